@@ -23,9 +23,7 @@ const scheduleFields = {
 };
 
 const demandSchema = z.object({
-  id: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be a short lowercase id like "end-sanctions"'),
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be a short lowercase id like "end-sanctions"'),
   /** Phrasings per language (BCP 47 code → phrases). Any of them in a post's text matches. */
   phrases: z
     .record(z.string().min(2).max(10), z.array(z.string().trim().min(2).max(200)).min(1))
@@ -74,9 +72,7 @@ export const campaignSchema = z.object({
         tokens: z.record(z.string(), z.string().min(1)).default({}),
       })
       .prefault({}),
-    bluesky: z
-      .object({ ...scheduleFields, serviceUrl: httpUrl.default('https://bsky.social') })
-      .prefault({}),
+    bluesky: z.object({ ...scheduleFields, serviceUrl: httpUrl.default('https://bsky.social') }).prefault({}),
     imap: z
       .object({
         ...scheduleFields,
@@ -85,9 +81,7 @@ export const campaignSchema = z.object({
         consent: z.enum(['none', 'display', 'print']).default('none'),
       })
       .prefault({}),
-    recheck: z
-      .object({ ...scheduleFields, schedule: cronExpression.default('17 */3 * * *') })
-      .prefault({}),
+    recheck: z.object({ ...scheduleFields, schedule: cronExpression.default('17 */3 * * *') }).prefault({}),
   }),
   media: z
     .object({

@@ -1,0 +1,65 @@
+/** The media pipeline's public shapes (implemented over sharp in ./media-repository.ts). */
+
+export const IMAGE_KINDS = ['jpeg', 'png', 'webp', 'avif', 'gif', 'heic'] as const;
+export type ImageKind = (typeof IMAGE_KINDS)[number];
+
+export type MediaRejectionReason =
+  | 'empty'
+  | 'too-many-bytes'
+  | 'too-many-pixels'
+  | 'unsupported-type'
+  | 'corrupt';
+
+/** A photo the pipeline refuses; `message` says why in words a supporter or organizer understands. */
+export class MediaRejectedError extends Error {
+  constructor(
+    readonly reason: MediaRejectionReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MediaRejectedError';
+  }
+}
+
+export interface MediaLimits {
+  /** Largest accepted input, in bytes (default 20 MiB). */
+  maxBytes: number;
+  /** Largest accepted image, in pixels, width × height (default 50 MP). */
+  maxPixels: number;
+}
+
+export interface StoredImage {
+  /** sha256 (hex) of the bytes as received: the content address of every file below. */
+  sha256: string;
+  sourceType: ImageKind;
+  /** Of the upright (auto-oriented) original. */
+  width: number;
+  height: number;
+  /** Size of the stored original, in bytes. */
+  bytes: number;
+  /** Paths relative to the media directory, with forward slashes. */
+  files: { original: string; wall: string; thumb: string; tile: string };
+  /** sRGB mean colour, '#rrggbb'. */
+  meanColor: string;
+  /** 4×4 grid of CIELAB means over the square tile, flattened row-major: [L, a, b, L, a, b, …] (48 numbers). */
+  labGrid: number[];
+  /** 64-bit DCT perceptual hash, 16 hex digits. */
+  phash: string;
+}
+
+export interface MediaRepository {
+  readonly mediaDir: string;
+  readonly limits: MediaLimits;
+  /**
+   * Validates the bytes, decodes them under the pixel limit, auto-orients, strips metadata and
+   * writes the original and its derivatives atomically under the content address. Idempotent:
+   * the same bytes again reuse the files already there.
+   * @throws MediaRejectedError when the bytes are not an acceptable photo.
+   */
+  store(bytes: Uint8Array): Promise<StoredImage>;
+  /** Deletes every file of a content address (takedown, deletion at the source). */
+  remove(sha256: string): Promise<void>;
+  /** Removes temp files and content directories no media row refers to and older than `minAgeMs`. */
+  sweep(isReferenced: (sha256: string) => boolean, minAgeMs?: number): Promise<{ removed: string[] }>;
+  absolutePath(relativePath: string): string;
+}
