@@ -1,0 +1,40 @@
+import { type Campaign, loadCampaign } from './config/campaign.ts';
+import { readSettings, type Settings } from './config/env.ts';
+import { closeDatabase, type Db, openDatabase } from './db/sqlite.ts';
+import { EventBus } from './events/bus.ts';
+import { createIngestService, type IngestService } from './ingest/ingest.ts';
+import { createMediaRepository } from './media/media-repository.ts';
+import type { MediaRepository } from './media/types.ts';
+import { fetchBytes } from './net/safe-fetch.ts';
+
+/** Everything a command or the server needs, opened once: settings, campaign, store, media, ingest. */
+export interface AppContext {
+  settings: Settings;
+  campaign: Campaign;
+  db: Db;
+  media: MediaRepository;
+  bus: EventBus;
+  ingest: IngestService;
+  close(): void;
+}
+
+export function createContext(settings: Settings = readSettings()): AppContext {
+  const campaign = loadCampaign(settings.campaignConfig);
+  const db = openDatabase(settings.dbFile);
+  const media = createMediaRepository(settings.mediaDir, campaign.media);
+  const bus = new EventBus();
+  const ingest = createIngestService({
+    db,
+    media,
+    campaign,
+    bus,
+    download: async (url) =>
+      (
+        await fetchBytes(url, {
+          maxBytes: campaign.media.maxBytes,
+          allowPrivate: settings.allowPrivateMedia,
+        })
+      ).bytes,
+  });
+  return { settings, campaign, db, media, bus, ingest, close: () => closeDatabase(db) };
+}

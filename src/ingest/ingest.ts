@@ -1,0 +1,332 @@
+import { and, eq, inArray, isNotNull, lt, or, sql } from 'drizzle-orm';
+import type { Campaign } from '../config/campaign.ts';
+import { authors, media, moderationEvents, type PostStatus, posts } from '../db/schema.ts';
+import type { Db } from '../db/sqlite.ts';
+import type { EventBus } from '../events/bus.ts';
+import { log } from '../log.ts';
+import { MediaRejectedError, type MediaRepository, type StoredImage } from '../media/types.ts';
+import { createDemandMatcher } from './demands.ts';
+import { createNearDuplicateIndex } from './near-duplicates.ts';
+import type { NormalizedPost } from './normalized-post.ts';
+import { regionFor } from './region.ts';
+
+/** Downloads one remote photo. Errors with `retryable: false` are final; others are retried later. */
+export type DownloadMedia = (url: string) => Promise<Uint8Array>;
+
+export interface IngestOptions {
+  /** Approve on arrival, naming the rule that did it (e.g. "import --approve"). */
+  approveBy?: string;
+}
+
+export interface MediaProblem {
+  position: number;
+  reason: string;
+  message: string;
+  retryable: boolean;
+}
+
+export interface IngestResult {
+  postId: number | null;
+  created: boolean;
+  status: PostStatus | null;
+  mediaStored: number;
+  mediaPending: number;
+  problems: MediaProblem[];
+}
+
+export interface IngestService {
+  ingest(post: NormalizedPost, options?: IngestOptions): Promise<IngestResult>;
+  /** Downloads media left pending by earlier failures (at most `limit`, oldest first). */
+  retryPendingMedia(limit?: number): Promise<{ stored: number; failed: number; stillPending: number }>;
+}
+
+export interface IngestDeps {
+  db: Db;
+  media: MediaRepository;
+  campaign: Campaign;
+  download?: DownloadMedia;
+  bus?: EventBus;
+  /** A remote photo that failed this many times is given up (state `failed`). */
+  maxAttempts?: number;
+}
+
+type Outcome =
+  | { kind: 'stored'; image: StoredImage }
+  | { kind: 'pending'; error: string }
+  | { kind: 'failed'; error: string };
+
+function isRetryable(error: unknown): boolean {
+  if (error instanceof MediaRejectedError) return false;
+  const flag = (error as { retryable?: unknown } | null)?.retryable;
+  return typeof flag === 'boolean' ? flag : true;
+}
+
+function describe(error: unknown): { reason: string; message: string } {
+  if (error instanceof MediaRejectedError) return { reason: error.reason, message: error.message };
+  const kind = (error as { kind?: unknown } | null)?.kind;
+  return {
+    reason: typeof kind === 'string' ? kind : 'download-failed',
+    message: error instanceof Error ? error.message : String(error),
+  };
+}
+
+function storedColumns(image: StoredImage) {
+  return {
+    state: 'stored' as const,
+    sha256: image.sha256,
+    sourceType: image.sourceType,
+    originalPath: image.files.original,
+    wallPath: image.files.wall,
+    thumbPath: image.files.thumb,
+    tilePath: image.files.tile,
+    width: image.width,
+    height: image.height,
+    bytes: image.bytes,
+    phash: image.phash,
+    meanColor: image.meanColor,
+    labGrid: image.labGrid,
+    lastError: null,
+  };
+}
+
+export function createIngestService(deps: IngestDeps): IngestService {
+  const { db, campaign } = deps;
+  const matcher = createDemandMatcher(campaign);
+  const maxAttempts = deps.maxAttempts ?? 5;
+  const nearDuplicates = createNearDuplicateIndex(() =>
+    db
+      .select({ postId: media.postId, phash: media.phash })
+      .from(media)
+      .where(isNotNull(media.phash))
+      .all()
+      .flatMap((row) => (row.phash ? [{ postId: row.postId, phash: row.phash }] : [])),
+  );
+
+  async function obtain(item: NormalizedPost['media'][number]): Promise<Outcome> {
+    try {
+      let bytes = item.bytes;
+      if (!bytes) {
+        if (!item.remoteUrl) return { kind: 'failed', error: 'no bytes and no URL' };
+        if (!deps.download) return { kind: 'pending', error: 'downloads are not enabled here' };
+        bytes = await deps.download(item.remoteUrl);
+      }
+      return { kind: 'stored', image: await deps.media.store(bytes) };
+    } catch (error) {
+      const { reason, message } = describe(error);
+      const text = `${reason}: ${message}`;
+      return isRetryable(error) ? { kind: 'pending', error: text } : { kind: 'failed', error: text };
+    }
+  }
+
+  function findExisting(post: NormalizedPost, canonicalUri: string) {
+    return db
+      .select({ id: posts.id, status: posts.status })
+      .from(posts)
+      .where(
+        or(
+          and(eq(posts.network, post.network), eq(posts.remoteId, post.remoteId)),
+          eq(posts.canonicalUri, canonicalUri),
+        ),
+      )
+      .get();
+  }
+
+  async function ingest(post: NormalizedPost, options: IngestOptions = {}): Promise<IngestResult> {
+    const canonicalUri = post.canonicalUri ?? `${post.network}:${post.remoteId}`;
+    const existing = findExisting(post, canonicalUri);
+    if (existing) {
+      return {
+        postId: existing.id,
+        created: false,
+        status: existing.status,
+        mediaStored: 0,
+        mediaPending: 0,
+        problems: [],
+      };
+    }
+
+    // Files first, rows after: a crash in between leaves only files that the same bytes
+    // will reuse on the next run (and that the sweep removes if they never come back).
+    const outcomes: Outcome[] = [];
+    for (const item of post.media) outcomes.push(await obtain(item));
+    const problems: MediaProblem[] = outcomes.flatMap((o, position) =>
+      o.kind === 'stored' ? [] : [{ position, retryable: o.kind === 'pending', ...splitError(o.error) }],
+    );
+    const keep = outcomes.some((o) => o.kind !== 'failed');
+    if (!keep) {
+      return { postId: null, created: false, status: null, mediaStored: 0, mediaPending: 0, problems };
+    }
+
+    const demands = matcher.match(post.text);
+    const region = post.region ?? regionFor(campaign, post.language, matcher.hashtagsIn(post.text));
+    const nearDuplicateOf = firstNearDuplicate(outcomes);
+
+    const created = db.transaction((tx) => {
+      const author = tx
+        .insert(authors)
+        .values({
+          network: post.network,
+          remoteId: post.author.remoteId,
+          handle: post.author.handle,
+          name: post.author.name,
+          profileUrl: post.author.profileUrl,
+          avatarUrl: post.author.avatarUrl,
+        })
+        .onConflictDoUpdate({
+          target: [authors.network, authors.remoteId],
+          set: {
+            handle: post.author.handle,
+            name: post.author.name,
+            profileUrl: post.author.profileUrl,
+            avatarUrl: post.author.avatarUrl,
+            updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
+          },
+        })
+        .returning({ id: authors.id, trusted: authors.trusted, blocked: authors.blocked })
+        .get();
+
+      let status: PostStatus = 'pending';
+      let rule: string | null = null;
+      if (author.blocked) [status, rule] = ['rejected', 'blocked author'];
+      else if (options.approveBy) [status, rule] = ['approved', options.approveBy];
+      else if (author.trusted) [status, rule] = ['approved', 'trusted author'];
+
+      const inserted = tx
+        .insert(posts)
+        .values({
+          network: post.network,
+          remoteId: post.remoteId,
+          canonicalUri,
+          sourceId: post.sourceId,
+          url: post.url,
+          text: post.text,
+          language: post.language,
+          postedAt: post.postedAt.toISOString(),
+          status,
+          demands,
+          region,
+          sensitive: Boolean(post.sensitive) || post.media.some((m) => m.sensitive),
+          consentDisplay: post.consent?.display ?? false,
+          consentPrint: post.consent?.print ?? false,
+          nearDuplicateOf,
+          authorId: author.id,
+        })
+        .onConflictDoNothing()
+        .returning({ id: posts.id })
+        .get();
+      if (!inserted) return null; // another process stored it meanwhile
+
+      outcomes.forEach((outcome, position) => {
+        const item = post.media[position];
+        tx.insert(media)
+          .values({
+            postId: inserted.id,
+            position,
+            remoteUrl: item?.remoteUrl ?? null,
+            alt: item?.alt ?? null,
+            sensitive: Boolean(item?.sensitive),
+            attempts: outcome.kind === 'stored' ? 0 : 1,
+            ...(outcome.kind === 'stored'
+              ? storedColumns(outcome.image)
+              : { state: outcome.kind, lastError: outcome.error }),
+          })
+          .run();
+      });
+      if (rule) {
+        tx.insert(moderationEvents)
+          .values({ postId: inserted.id, action: status, fromStatus: null, toStatus: status, rule })
+          .run();
+      }
+      return { id: inserted.id, status };
+    });
+
+    if (!created) {
+      const again = findExisting(post, canonicalUri);
+      return {
+        postId: again?.id ?? null,
+        created: false,
+        status: again?.status ?? null,
+        mediaStored: 0,
+        mediaPending: 0,
+        problems: [],
+      };
+    }
+
+    for (const outcome of outcomes) {
+      if (outcome.kind === 'stored') nearDuplicates.add(created.id, outcome.image.phash);
+    }
+    deps.bus?.emit('post.created', { postId: created.id, status: created.status });
+    if (created.status === 'approved') deps.bus?.emit('post.approved', { postId: created.id });
+    return {
+      postId: created.id,
+      created: true,
+      status: created.status,
+      mediaStored: outcomes.filter((o) => o.kind === 'stored').length,
+      mediaPending: outcomes.filter((o) => o.kind === 'pending').length,
+      problems,
+    };
+  }
+
+  function firstNearDuplicate(outcomes: Outcome[]): number | null {
+    for (const outcome of outcomes) {
+      if (outcome.kind !== 'stored') continue;
+      const hit = nearDuplicates.find(outcome.image.phash);
+      if (hit !== null) return hit;
+    }
+    return null;
+  }
+
+  async function retryPendingMedia(limit = 50) {
+    const rows = db
+      .select({ id: media.id, postId: media.postId, remoteUrl: media.remoteUrl, attempts: media.attempts })
+      .from(media)
+      .where(and(eq(media.state, 'pending'), isNotNull(media.remoteUrl), lt(media.attempts, maxAttempts)))
+      .orderBy(media.id)
+      .limit(limit)
+      .all();
+    let stored = 0;
+    let failed = 0;
+    for (const row of rows) {
+      const outcome = await obtain({ remoteUrl: row.remoteUrl ?? undefined, alt: null });
+      const attempts = row.attempts + 1;
+      if (outcome.kind === 'stored') {
+        db.update(media).set(storedColumns(outcome.image)).where(eq(media.id, row.id)).run();
+        nearDuplicates.add(row.postId, outcome.image.phash);
+        stored++;
+        const post = db.select({ status: posts.status }).from(posts).where(eq(posts.id, row.postId)).get();
+        if (post?.status === 'approved') deps.bus?.emit('post.approved', { postId: row.postId });
+      } else {
+        const giveUp = outcome.kind === 'failed' || attempts >= maxAttempts;
+        db.update(media)
+          .set({ attempts, lastError: outcome.error, state: giveUp ? 'failed' : 'pending' })
+          .where(eq(media.id, row.id))
+          .run();
+        if (giveUp) failed++;
+        log.warn({ mediaId: row.id, attempts, error: outcome.error }, 'media download failed');
+      }
+    }
+    const stillPending = db
+      .select({ n: sql<number>`count(*)` })
+      .from(media)
+      .where(
+        and(
+          eq(media.state, 'pending'),
+          inArray(
+            media.id,
+            rows.map((r) => r.id),
+          ),
+        ),
+      )
+      .get();
+    return { stored, failed, stillPending: stillPending?.n ?? 0 };
+  }
+
+  return { ingest, retryPendingMedia };
+}
+
+function splitError(text: string): { reason: string; message: string } {
+  const at = text.indexOf(': ');
+  return at < 0
+    ? { reason: 'error', message: text }
+    : { reason: text.slice(0, at), message: text.slice(at + 2) };
+}

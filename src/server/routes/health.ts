@@ -1,0 +1,17 @@
+import { sql } from 'drizzle-orm';
+import { Hono } from 'hono';
+import type { AppContext } from '../../context.ts';
+
+export function healthRoutes(ctx: AppContext) {
+  const started = Date.now();
+  return new Hono().get('/healthz', (c) => {
+    const row = ctx.db.get<{ posts: number }>(sql`select count(*) as posts from posts`);
+    c.header('Cache-Control', 'no-store');
+    return c.json({
+      ok: true,
+      campaign: ctx.campaign.id,
+      posts: row?.posts ?? 0,
+      uptimeSeconds: Math.round((Date.now() - started) / 1000),
+    });
+  });
+}
