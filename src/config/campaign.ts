@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import cron from 'node-cron';
 import { z } from 'zod';
 
 const cronExpression = z
   .string()
   .trim()
-  .regex(/^(\S+\s+){4,5}\S+$/, 'must be a cron expression with 5 or 6 fields, e.g. "*/2 * * * *"');
+  .regex(/^(\S+\s+){4,5}\S+$/, 'must be a cron expression with 5 or 6 fields, e.g. "*/2 * * * *"')
+  .refine((expression) => cron.validate(expression), 'is not a valid cron expression');
 
 const httpUrl = z
   .string()

@@ -24,6 +24,8 @@ export interface SourceTask {
   schedule: string;
   jitterSeconds: number;
   timeoutSeconds: number;
+  /** Why this source cannot run here (disabled in the config, credentials missing), or null. */
+  disabledReason?: string | null;
   run(ctx: RunContext): Promise<RunCounts>;
 }
 
@@ -81,6 +83,10 @@ export class Scheduler {
 
   start(): void {
     for (const task of this.#tasks.values()) {
+      if (task.disabledReason) {
+        log.info({ source: task.id, reason: task.disabledReason }, 'source not scheduled');
+        continue;
+      }
       const handle = cron.schedule(task.schedule, () => this.#onTick(task), { name: task.id });
       this.#cron.push(handle);
       log.info({ source: task.id, schedule: task.schedule }, 'source scheduled');
@@ -116,6 +122,17 @@ export class Scheduler {
 
   async #execute(task: SourceTask, progress?: RunContext['progress']): Promise<RunRecord> {
     const { db } = this.#options;
+    if (task.disabledReason) {
+      return {
+        sourceId: task.id,
+        status: 'skipped',
+        found: 0,
+        created: 0,
+        errors: 0,
+        seconds: 0,
+        message: task.disabledReason,
+      };
+    }
     const started = Date.now();
     const row = db.insert(sourceRuns).values({ sourceId: task.id }).returning({ id: sourceRuns.id }).get();
     const controller = new AbortController();
