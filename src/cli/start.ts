@@ -8,8 +8,8 @@ import { runCli } from './run.ts';
 
 runCli(async () => {
   const ctx = createContext();
-  const app = createApp(ctx);
   const scheduler = new Scheduler(buildSourceTasks(ctx), { db: ctx.db, bus: ctx.bus });
+  const { app, close: closeApp } = createApp(ctx, { sourceIds: () => scheduler.sourceIds });
 
   const server = serve({ fetch: app.fetch, port: ctx.settings.port, hostname: ctx.settings.host });
   await new Promise<void>((resolve, reject) => {
@@ -36,6 +36,7 @@ runCli(async () => {
       stopping = true;
       log.info({ signal }, 'stopping');
       server.close();
+      closeApp();
       if ('closeAllConnections' in server) server.closeAllConnections();
       scheduler
         .stop()

@@ -191,3 +191,35 @@ export const moderationEvents = sqliteTable(
 export type Post = typeof posts.$inferSelect;
 export type Author = typeof authors.$inferSelect;
 export type Media = typeof media.$inferSelect;
+
+/**
+ * Every change of a post's visibility, written by SQLite triggers (migrations/0002) so that no
+ * writer — the server, a CLI in another process, an organizer's sqlite3 session — can change a
+ * post without the wall and the moderation queue hearing of it. The id is the SSE event id.
+ */
+export const postChanges = sqliteTable(
+  'post_changes',
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    postId: integer().notNull(),
+    status: text().notNull(),
+    featured: integer({ mode: 'boolean' }).notNull(),
+    createdAt: text().notNull().default(now),
+  },
+  (t) => [index('post_changes_post').on(t.postId)],
+);
+
+export const RULE_KINDS = ['blocked-word'] as const;
+
+/** Moderation rules applied at ingest (trusted and blocked authors are flags on `authors`). */
+export const rules = sqliteTable(
+  'rules',
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    kind: text({ enum: RULE_KINDS }).notNull(),
+    value: text().notNull(),
+    organizerId: integer().references(() => organizers.id, { onDelete: 'set null' }),
+    createdAt: text().notNull().default(now),
+  },
+  (t) => [uniqueIndex('rules_kind_value').on(t.kind, t.value)],
+);

@@ -5,6 +5,7 @@ import type { Db } from '../db/sqlite.ts';
 import type { EventBus } from '../events/bus.ts';
 import { log } from '../log.ts';
 import { MediaRejectedError, type MediaRepository, type StoredImage } from '../media/types.ts';
+import { blockedWordIn } from '../moderation/rules.ts';
 import { createDemandMatcher } from './demands.ts';
 import { createNearDuplicateIndex } from './near-duplicates.ts';
 import type { NormalizedPost } from './normalized-post.ts';
@@ -187,7 +188,9 @@ export function createIngestService(deps: IngestDeps): IngestService {
 
       let status: PostStatus = 'pending';
       let rule: string | null = null;
+      const blockedWord = author.blocked ? null : blockedWordIn(db, `${post.text} ${post.author.name}`);
       if (author.blocked) [status, rule] = ['rejected', 'blocked author'];
+      else if (blockedWord) [status, rule] = ['rejected', `blocked word "${blockedWord}"`];
       else if (options.approveBy) [status, rule] = ['approved', options.approveBy];
       else if (author.trusted) [status, rule] = ['approved', 'trusted author'];
 

@@ -1,15 +1,59 @@
 import { Hono } from 'hono';
+import { csrf } from 'hono/csrf';
+import { type AuthService, createAuthService } from '../auth/auth.ts';
 import type { AppContext } from '../context.ts';
+import { ChangeFeed } from '../events/change-feed.ts';
 import { log } from '../log.ts';
+import { createModeration } from '../moderation/moderation.ts';
+import type { AppEnv } from './env.ts';
+import { sameOriginOnly, securityHeaders } from './middleware/security.ts';
+import { loadOrganizer } from './middleware/session.ts';
+import { adminApiRoutes, createAdminHub } from './routes/admin-api.ts';
+import { adminAuthRoutes } from './routes/admin-auth.tsx';
+import { adminPageRoutes } from './routes/admin-pages.tsx';
+import { assetRoutes, mediaRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 
-export function createApp(ctx: AppContext) {
-  const app = new Hono();
+export interface AppOptions {
+  /** The scheduled sources, for the dashboard's health table. */
+  sourceIds?: () => string[];
+  auth?: AuthService;
+}
+
+export function createApp(ctx: AppContext, options: AppOptions = {}) {
+  const auth = options.auth ?? createAuthService(ctx.db);
+  const moderation = createModeration({ db: ctx.db, media: ctx.media, bus: ctx.bus });
+  const feed = new ChangeFeed(ctx.db);
+  const adminHub = createAdminHub(ctx, feed);
+  feed.start();
+
+  const app = new Hono<AppEnv>();
   app.onError((error, c) => {
     log.error({ err: error, path: c.req.path }, 'request failed');
     return c.json({ error: 'internal error' }, 500);
   });
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+
+  app.use('*', loadOrganizer(auth));
+  app.use('/admin/*', securityHeaders(), csrf(), sameOriginOnly);
+  app.use('/api/admin/*', securityHeaders(), sameOriginOnly);
+
   app.route('/', healthRoutes(ctx));
-  return app;
+  app.route('/assets', assetRoutes());
+  app.route('/media', mediaRoutes(ctx));
+  app.route('/admin', adminAuthRoutes(auth));
+  app.route('/admin', adminPageRoutes(ctx, moderation, options.sourceIds ?? (() => [])));
+  app.route('/api/admin', adminApiRoutes(ctx, moderation, feed, adminHub));
+
+  return {
+    app,
+    auth,
+    feed,
+    close() {
+      feed.stop();
+      adminHub.close();
+    },
+  };
 }
+
+export type StandwallApp = ReturnType<typeof createApp>;
