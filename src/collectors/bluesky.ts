@@ -189,7 +189,6 @@ class PassStop extends Error {
 type Bucket = 'login' | 'api';
 
 interface Budget {
-  limit: number | null;
   remaining: number | null;
   resetMs: number | null;
 }
@@ -221,8 +220,8 @@ const realSleep = (ms: number, signal: AbortSignal) =>
 
 class XrpcClient {
   readonly #budgets: Record<Bucket, Budget> = {
-    login: { limit: null, remaining: null, resetMs: null },
-    api: { limit: null, remaining: null, resetMs: null },
+    login: { remaining: null, resetMs: null },
+    api: { remaining: null, resetMs: null },
   };
   #access: string | null = null;
   #refresh: string | null = null;
@@ -252,7 +251,7 @@ class XrpcClient {
   async call<T>(nsid: string, options: Omit<CallOptions, 'auth'>, schema: z.ZodType<T>): Promise<T> {
     let renewed = false;
     for (let attempt = 0; ; attempt++) {
-      if (!this.#access) await this.#ensureSession();
+      if (!this.#access) await this.#renew();
       const response = await this.#send(nsid, { ...options, auth: 'access' }, 'api');
       if (response.status === 200) return this.#parse(nsid, response.json, schema);
       if (this.#isTokenError(response) && !renewed) {
@@ -317,14 +316,9 @@ class XrpcClient {
 
   // --- session -------------------------------------------------------------------------------
 
-  async #ensureSession(): Promise<void> {
-    this.#refresh ??= getCursor(this.deps.db, this.sourceId, 'session.refresh') || null;
-    if (this.#refresh && (await this.#tryRefresh())) return;
-    await this.#login();
-  }
-
-  /** After ExpiredToken: refresh, and log in again only when the refresh token is dead too. */
+  /** Refreshes (the stored token after a restart), and logs in again only when that is refused. */
   async #renew(): Promise<void> {
+    this.#refresh ??= getCursor(this.deps.db, this.sourceId, 'session.refresh') || null;
     if (this.#refresh && (await this.#tryRefresh())) return;
     await this.#login();
   }
@@ -342,6 +336,7 @@ class XrpcClient {
     if (response.status === 400 || response.status === 401) {
       log.info({ source: this.sourceId, error: response.error }, 'bluesky refresh token refused: logging in');
       this.#refresh = null;
+      setCursor(this.deps.db, this.sourceId, 'session.refresh', '');
       return false;
     }
     throw this.#failure('com.atproto.server.refreshSession', response);
@@ -441,12 +436,10 @@ class XrpcClient {
   }
 
   #recordBudget(bucket: Bucket, headers: Headers): void {
-    const limit = Number(headers.get('ratelimit-limit'));
     const remaining = Number(headers.get('ratelimit-remaining'));
     const reset = Number(headers.get('ratelimit-reset'));
     if (!headers.has('ratelimit-remaining') || !Number.isFinite(remaining)) return;
     this.#budgets[bucket] = {
-      limit: Number.isFinite(limit) ? limit : null,
       remaining,
       resetMs: Number.isFinite(reset) && reset > 0 ? reset * 1000 : null,
     };
@@ -560,7 +553,13 @@ export function createBlueskyCollector(
       ? null
       : 'BLUESKY_IDENTIFIER and BLUESKY_APP_PASSWORD are not set: create an app password in Bluesky (Settings → Privacy and security → App passwords) and set both';
 
-  async function ingestPage(state: PassState, items: unknown[], since: string | null) {
+  /** `since` bounds the walk; posts at or before `watermark` were handled by the last pass (overlap). */
+  async function ingestPage(
+    state: PassState,
+    items: unknown[],
+    since: string | null,
+    watermark: string | null,
+  ) {
     let newest: string | null = null;
     let reachedWatermark = false;
     for (const item of items) {
@@ -589,8 +588,9 @@ export function createBlueskyCollector(
       state.seen.add(post.uri);
       const normalized = mapBlueskyPost(post, sourceId);
       if (!normalized) continue;
-      state.counts.found++;
       const result = await deps.ingest.ingest(normalized);
+      // Re-read overlap posts count only when they are new (indexed late), not on every pass.
+      if (result.created || watermark === null || sortAt > watermark) state.counts.found++;
       if (result.created) state.counts.created++;
       state.done++;
     }
@@ -608,6 +608,7 @@ export function createBlueskyCollector(
   /** Walks one query newest-first down to the watermark; commits its cursors only after each page. */
   async function runQuery(state: PassState, query: Query): Promise<void> {
     const resumed = readProgress(deps, sourceId, query.key);
+    const watermark = getCursor(deps.db, sourceId, `since:${query.key}`) || null;
     const since = resumed ? resumed.since : effectiveSince(query.key);
     let cursor = resumed?.cursor;
     let newest = resumed?.newest ?? null;
@@ -633,15 +634,21 @@ export function createBlueskyCollector(
         }
         throw error;
       }
-      const { newest: pageNewest, reachedWatermark } = await ingestPage(state, answer.posts, since);
+      const { newest: pageNewest, reachedWatermark } = await ingestPage(
+        state,
+        answer.posts,
+        since,
+        watermark,
+      );
       if (pageNewest) newest = later(newest, pageNewest);
       emptyPages = answer.posts.length === 0 ? emptyPages + 1 : 0;
 
       const next = answer.cursor;
       const finished = !next || next === cursor || reachedWatermark || emptyPages >= MAX_EMPTY_PAGES;
       if (finished) {
-        const watermark = newest ?? getCursor(deps.db, sourceId, `since:${query.key}`);
-        if (watermark) setCursor(deps.db, sourceId, `since:${query.key}`, watermark);
+        // Never move the watermark back (the newest post of last time may have been deleted).
+        const mark = newest === null ? watermark : later(watermark, newest);
+        if (mark) setCursor(deps.db, sourceId, `since:${query.key}`, mark);
         setCursor(deps.db, sourceId, `page:${query.key}`, '');
         return;
       }

@@ -53,6 +53,7 @@ async function setup(options: SetupOptions = {}) {
     now: () => clock.t,
     repeatLastItem: true,
     emptyPageAtOffsets: [3],
+    imageSize: { width: 96, height: 72 },
     ...options.fake,
   });
   const dir = mkdtempSync(join(tmpdir(), 'standwall-bluesky-'));
@@ -181,8 +182,7 @@ describe('Bluesky collector', () => {
     expect(t.fake.requests.some((r) => r.nsid === SEARCH && r.params.has('cursor'))).toBe(true);
 
     const second = await collector.collect(t.run());
-    expect(second.created).toBe(0);
-    expect(second.errors).toBe(0);
+    expect(second).toMatchObject({ found: 0, created: 0, errors: 0 });
     expect(t.db.select().from(posts).all()).toHaveLength(6);
     expect(t.db.select().from(media).all()).toHaveLength(7);
     const secondSearches = t.fake.requests.filter((r) => r.nsid === SEARCH).slice(firstPassSearches);
@@ -225,8 +225,17 @@ describe('Bluesky collector', () => {
       embed: { kind: 'images', images: [{ alt: '' }] },
     });
     const second = await collector.collect(t.run());
-    expect(second.created).toBe(1);
+    expect(second).toMatchObject({ found: 1, created: 1 });
     expect(t.storedRkeys()).toEqual([...EXPECTED, '3lnewpost0012'].sort());
+  });
+
+  it('caps the pages of one query per pass and goes on from there next pass', async () => {
+    const t = await setup({ collector: { maxPagesPerQuery: 1 } });
+    const collector = t.makeCollector();
+    await collector.collect(t.run());
+    expect(t.storedRkeys().length).toBeLessThan(EXPECTED.length);
+    for (let pass = 0; pass < 5; pass++) await collector.collect(t.run());
+    expect(t.storedRkeys()).toEqual([...EXPECTED].sort());
   });
 
   describe('interrupted passes lose nothing and duplicate nothing', () => {
@@ -307,6 +316,23 @@ describe('Bluesky collector', () => {
       expect(t.storedRkeys()).toEqual([...EXPECTED].sort());
       expect(t.fake.overLimit).toBe(0);
       expect(t.sleeps).toEqual([]);
+    });
+
+    it('resumes a walk longer than the budget from its stored page cursor, never re-reading a page', async () => {
+      const t = await setup({ fake: { apiLimit: { limit: 7, windowSeconds: 3600 }, generate: 20 } });
+      const collector = t.makeCollector();
+      for (let pass = 0; pass < 12 && t.db.select().from(posts).all().length < 26; pass++) {
+        const reset = Number(getCursor(t.db, 'bluesky', 'rate-limit-reset') ?? 0);
+        if (reset > t.clock.t) t.clock.t = reset + 1000;
+        await collector.collect(t.run());
+      }
+      expect(t.db.select().from(posts).all()).toHaveLength(26);
+      const pages = t.fake.requests
+        .filter((r) => r.nsid === SEARCH && r.params.get('tag') === 'IStandForPeace')
+        .map((r) => `${r.params.get('since')}|${r.params.get('cursor')}`);
+      expect(pages.length).toBeGreaterThan(7); // the walk needed several passes
+      expect(new Set(pages).size).toBe(pages.length);
+      expect(t.fake.overLimit).toBe(0);
     });
 
     it('waits out a 429 whose reset is near', async () => {
