@@ -188,6 +188,13 @@ class PassStop extends Error {
 
 type Bucket = 'login' | 'api';
 
+/** Per run: collect and recheck may run at once on one collector, each with its own signal. */
+interface Pass {
+  signal: AbortSignal;
+  /** createSession at most once per pass: a token that expires right after login must not loop. */
+  loggedIn: boolean;
+}
+
 interface Budget {
   remaining: number | null;
   resetMs: number | null;
@@ -203,6 +210,8 @@ interface CallOptions {
 
 interface RawResponse {
   status: number;
+  /** The token the request carried, so a late ExpiredToken does not discard a newer session. */
+  token: string | null;
   json: unknown;
   error: string | undefined;
   message: string | undefined;
@@ -225,8 +234,8 @@ class XrpcClient {
   };
   #access: string | null = null;
   #refresh: string | null = null;
-  #loggedInThisPass = false;
-  signal: AbortSignal = new AbortController().signal;
+  /** One renewal at a time: a concurrent one would present a refresh token the first just rotated. */
+  #renewing: Promise<void> | null = null;
 
   constructor(
     private readonly deps: CollectorDeps,
@@ -242,26 +251,26 @@ class XrpcClient {
     return this.deps.now?.() ?? Date.now();
   }
 
-  startPass(signal: AbortSignal): void {
-    this.signal = signal;
-    this.#loggedInThisPass = false;
-  }
-
   /** One authenticated call with token renewal and rate-limit waits; throws PassStop. */
-  async call<T>(nsid: string, options: Omit<CallOptions, 'auth'>, schema: z.ZodType<T>): Promise<T> {
+  async call<T>(
+    pass: Pass,
+    nsid: string,
+    options: Omit<CallOptions, 'auth'>,
+    schema: z.ZodType<T>,
+  ): Promise<T> {
     let renewed = false;
     for (let attempt = 0; ; attempt++) {
-      if (!this.#access) await this.#renew();
-      const response = await this.#send(nsid, { ...options, auth: 'access' }, 'api');
+      if (!this.#access) await this.#renew(pass);
+      const response = await this.#send(pass, nsid, { ...options, auth: 'access' }, 'api');
       if (response.status === 200) return this.#parse(nsid, response.json, schema);
       if (this.#isTokenError(response) && !renewed) {
         renewed = true;
-        this.#access = null;
-        await this.#renew();
+        if (this.#access === response.token) this.#access = null;
+        if (!this.#access) await this.#renew(pass); // else a concurrent run already renewed it
         continue;
       }
       if (response.status === 429 && attempt < 3) {
-        await this.#waitOrStop('api', nsid);
+        await this.#waitOrStop(pass, 'api', nsid);
         continue;
       }
       throw this.#failure(nsid, response);
@@ -317,14 +326,22 @@ class XrpcClient {
   // --- session -------------------------------------------------------------------------------
 
   /** Refreshes (the stored token after a restart), and logs in again only when that is refused. */
-  async #renew(): Promise<void> {
-    this.#refresh ??= getCursor(this.deps.db, this.sourceId, 'session.refresh') || null;
-    if (this.#refresh && (await this.#tryRefresh())) return;
-    await this.#login();
+  async #renew(pass: Pass): Promise<void> {
+    if (!this.#renewing) {
+      this.#renewing = (async () => {
+        this.#refresh ??= getCursor(this.deps.db, this.sourceId, 'session.refresh') || null;
+        if (this.#refresh && (await this.#tryRefresh(pass))) return;
+        await this.#login(pass);
+      })().finally(() => {
+        this.#renewing = null;
+      });
+    }
+    await this.#renewing;
   }
 
-  async #tryRefresh(): Promise<boolean> {
+  async #tryRefresh(pass: Pass): Promise<boolean> {
     const response = await this.#send(
+      pass,
       'com.atproto.server.refreshSession',
       { method: 'POST', auth: 'refresh' },
       'api',
@@ -342,14 +359,15 @@ class XrpcClient {
     throw this.#failure('com.atproto.server.refreshSession', response);
   }
 
-  async #login(): Promise<void> {
-    if (this.#loggedInThisPass) {
+  async #login(pass: Pass): Promise<void> {
+    if (pass.loggedIn) {
       throw new PassStop('auth', 'Bluesky keeps refusing fresh sessions (token expired right after login)');
     }
-    this.#loggedInThisPass = true;
+    pass.loggedIn = true;
     const { blueskyIdentifier: identifier, blueskyAppPassword: password } = this.deps.settings;
     const nsid = 'com.atproto.server.createSession';
     const response = await this.#send(
+      pass,
       nsid,
       { method: 'POST', auth: 'none', body: { identifier, password } },
       'login',
@@ -386,8 +404,8 @@ class XrpcClient {
 
   // --- transport and rate limits ---------------------------------------------------------------
 
-  async #send(nsid: string, options: CallOptions, bucket: Bucket): Promise<RawResponse> {
-    await this.#spendBudget(bucket, nsid);
+  async #send(pass: Pass, nsid: string, options: CallOptions, bucket: Bucket): Promise<RawResponse> {
+    await this.#spendBudget(pass, bucket, nsid);
     const url = new URL(`${this.serviceUrl}/xrpc/${nsid}`);
     for (const [key, value] of options.params ?? []) url.searchParams.append(key, value);
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -403,12 +421,12 @@ class XrpcClient {
         method: options.method,
         headers,
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: AbortSignal.any([this.signal, AbortSignal.timeout(this.opts.requestTimeoutMs)]),
+        signal: AbortSignal.any([pass.signal, AbortSignal.timeout(this.opts.requestTimeoutMs)]),
       });
       this.#recordBudget(bucket, response.headers);
       text = await response.text();
     } catch (error) {
-      if (this.signal.aborted) throw new PassStop('aborted', 'stopped before the pass ended');
+      if (pass.signal.aborted) throw new PassStop('aborted', 'stopped before the pass ended');
       throw new PassStop(
         'network',
         `cannot reach Bluesky at ${this.serviceUrl} (${nsid}: ${(error as Error).message}); the pass resumes next run`,
@@ -429,6 +447,7 @@ class XrpcClient {
     const err = response.status === 200 ? null : xrpcErrorSchema.safeParse(json ?? {});
     return {
       status: response.status,
+      token,
       json,
       error: err?.success ? err.data.error : undefined,
       message: err?.success ? err.data.message : undefined,
@@ -446,8 +465,8 @@ class XrpcClient {
   }
 
   /** Never spends past `remaining`: waits for the window to reset, or ends the pass. */
-  async #spendBudget(bucket: Bucket, nsid: string): Promise<void> {
-    if (this.signal.aborted) throw new PassStop('aborted', 'stopped before the pass ended');
+  async #spendBudget(pass: Pass, bucket: Bucket, nsid: string): Promise<void> {
+    if (pass.signal.aborted) throw new PassStop('aborted', 'stopped before the pass ended');
     const budget = this.#budgets[bucket];
     if (budget.remaining === null || budget.remaining > 0) {
       if (budget.remaining !== null) budget.remaining--;
@@ -457,11 +476,11 @@ class XrpcClient {
       budget.remaining = null; // a new window: the next answer's headers say how much it holds
       return;
     }
-    await this.#waitOrStop(bucket, nsid);
+    await this.#waitOrStop(pass, bucket, nsid);
     budget.remaining = null;
   }
 
-  async #waitOrStop(bucket: Bucket, nsid: string): Promise<void> {
+  async #waitOrStop(pass: Pass, bucket: Bucket, nsid: string): Promise<void> {
     const known = this.#budgets[bucket].resetMs;
     // A 429 without a usable reset header: assume a minute, as a polite client would.
     const resetMs = known !== null && known > this.now() ? known : this.now() + 60_000;
@@ -470,8 +489,8 @@ class XrpcClient {
       throw new PassStop('rate-limit', `Bluesky rate limit reached on ${nsid}`, { resetMs });
     }
     log.info({ source: this.sourceId, nsid, waitMs: wait }, 'bluesky rate limit: waiting for reset');
-    await (this.deps.sleep ?? realSleep)(Math.max(0, wait), this.signal);
-    if (this.signal.aborted) throw new PassStop('aborted', 'stopped while waiting for the rate limit');
+    await (this.deps.sleep ?? realSleep)(Math.max(0, wait), pass.signal);
+    if (pass.signal.aborted) throw new PassStop('aborted', 'stopped while waiting for the rate limit');
   }
 }
 
@@ -517,6 +536,7 @@ interface PassState {
   seen: Set<string>;
   done: number;
   ctx: RunContext;
+  pass: Pass;
 }
 
 function readProgress(deps: CollectorDeps, sourceId: string, key: string): Progress | null {
@@ -626,7 +646,12 @@ export function createBlueskyCollector(
       if (cursor) params.push(['cursor', cursor]);
       let answer: z.infer<typeof searchPageSchema>;
       try {
-        answer = await client.call('app.bsky.feed.searchPosts', { method: 'GET', params }, searchPageSchema);
+        answer = await client.call(
+          state.pass,
+          'app.bsky.feed.searchPosts',
+          { method: 'GET', params },
+          searchPageSchema,
+        );
       } catch (error) {
         if (error instanceof PassStop && error.kind === 'client' && resumed && cursor === resumed.cursor) {
           // A stale stored cursor: forget it so the next pass walks this query from the top.
@@ -692,8 +717,13 @@ export function createBlueskyCollector(
   async function collect(ctx: RunContext): Promise<RunCounts> {
     const skipped = guard();
     if (skipped) return skipped;
-    client.startPass(ctx.signal);
-    const state: PassState = { counts: { found: 0, created: 0, errors: 0 }, seen: new Set(), done: 0, ctx };
+    const state: PassState = {
+      counts: { found: 0, created: 0, errors: 0 },
+      seen: new Set(),
+      done: 0,
+      ctx,
+      pass: { signal: ctx.signal, loggedIn: false },
+    };
     const queries = blueskyQueries(deps);
     // Start where the last pass stopped: with a budget smaller than the query list, starting
     // from the first query every time would re-read the same queries and never reach the rest.
@@ -731,7 +761,7 @@ export function createBlueskyCollector(
   async function recheck(ctx: RunContext): Promise<RunCounts> {
     const skipped = guard();
     if (skipped) return skipped;
-    client.startPass(ctx.signal);
+    const pass: Pass = { signal: ctx.signal, loggedIn: false };
     const counts: RunCounts = { found: 0, created: 0, errors: 0 };
     const rows = displayedPosts();
     let removed = 0;
@@ -740,7 +770,12 @@ export function createBlueskyCollector(
         if (ctx.signal.aborted) throw new PassStop('aborted', 'stopped before the re-check ended');
         const batch = rows.slice(i, i + GET_POSTS_BATCH);
         const params = batch.map((row): [string, string] => ['uris', row.uri]);
-        const answer = await client.call('app.bsky.feed.getPosts', { method: 'GET', params }, getPostsSchema);
+        const answer = await client.call(
+          pass,
+          'app.bsky.feed.getPosts',
+          { method: 'GET', params },
+          getPostsSchema,
+        );
         const alive = new Set(
           answer.posts.flatMap((p) => {
             const parsed = uriOnlySchema.safeParse(p);

@@ -374,6 +374,44 @@ describe('Bluesky collector', () => {
       expect([firstCall?.nsid, firstCall?.status, firstCall?.auth]).toEqual([REFRESH, 200, 'refresh']);
     });
 
+    it('lets collect and recheck run at once on one collector: own abort signals, one shared session', async () => {
+      const t = await setup({ fake: { accessTokenUses: 2 } });
+      const collector = t.makeCollector();
+      await collector.collect(t.run());
+      t.fake.addPost({
+        rkey: '3lconcurrent1',
+        author: { handle: 'late.bsky.social' },
+        text: 'Concurrent #IStandForPeace',
+        createdAt: '2026-11-21T08:00:00.000Z',
+        embed: { kind: 'images', images: [{ alt: '' }] },
+      });
+      const [collected, rechecked] = await Promise.all([
+        collector.collect(t.run()),
+        collector.recheck(t.run()),
+      ]);
+      expect(collected).toMatchObject({ created: 1, errors: 0 });
+      expect(rechecked).toMatchObject({ found: 6, errors: 0 });
+      expect(t.fake.count(LOGIN)).toBe(1);
+      expect(t.fake.requests.filter((r) => r.nsid === REFRESH).every((r) => r.status === 200)).toBe(true);
+
+      // Aborting the re-check must not stop the collection running beside it.
+      t.fake.deletePost(t.fake.uriOf('3lconcurrent1'));
+      t.fake.addPost({
+        rkey: '3lconcurrent2',
+        author: { handle: 'late.bsky.social' },
+        text: 'Concurrent again #IStandForPeace',
+        createdAt: '2026-11-21T08:30:00.000Z',
+        embed: { kind: 'images', images: [{ alt: '' }] },
+      });
+      const collecting = collector.collect(t.run());
+      const controller = new AbortController();
+      const checking = collector.recheck({ signal: controller.signal });
+      controller.abort(new Error('stop'));
+      const [again, stopped] = await Promise.all([collecting, checking]);
+      expect(again).toMatchObject({ created: 1, errors: 0 });
+      expect(stopped.message).toMatch(/stopped/);
+    });
+
     it('logs in again only when the refresh token is refused', async () => {
       const t = await setup();
       await t.makeCollector().collect(t.run());
