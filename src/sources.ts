@@ -1,14 +1,75 @@
 import { isNotNull } from 'drizzle-orm';
+import { createBlueskyCollector } from './collectors/bluesky.ts';
+import { createMastodonCollector } from './collectors/mastodon.ts';
+import type { Collector, CollectorDeps } from './collectors/types.ts';
+import { createXCollector } from './collectors/x.ts';
 import type { AppContext } from './context.ts';
 import { media } from './db/schema.ts';
-import type { SourceTask } from './scheduler/scheduler.ts';
+import type { RunContext, SourceTask } from './scheduler/scheduler.ts';
+
+export function buildCollectors(ctx: AppContext): Collector[] {
+  const deps: CollectorDeps = {
+    db: ctx.db,
+    ingest: ctx.ingest,
+    media: ctx.media,
+    campaign: ctx.campaign,
+    settings: ctx.settings,
+    bus: ctx.bus,
+  };
+  return [createXCollector(deps), createMastodonCollector(deps), createBlueskyCollector(deps)];
+}
 
 /**
- * Every scheduled task of the app. Collectors of the networks join this list; the
- * housekeeping tasks keep the promise that no photo is lost (retries) and no file leaks (sweep).
+ * Every scheduled task of the app: one per network, the re-check of displayed posts
+ * (deletions at the source), and the housekeeping that keeps the promise that no photo is
+ * lost (download retries) and no file leaks (sweep).
  */
-export function buildSourceTasks(ctx: AppContext): SourceTask[] {
-  const tasks: SourceTask[] = [
+export function buildSourceTasks(ctx: AppContext, collectors = buildCollectors(ctx)): SourceTask[] {
+  const { sources } = ctx.campaign;
+  const tasks: SourceTask[] = collectors.map((collector) => {
+    const config = sources[collector.id as 'x' | 'mastodon' | 'bluesky'];
+    return {
+      id: collector.id,
+      schedule: config.schedule,
+      jitterSeconds: config.jitterSeconds,
+      timeoutSeconds: config.timeoutSeconds,
+      disabledReason: config.enabled ? collector.unavailableReason : 'disabled in the campaign config',
+      run: (rc: RunContext) => collector.collect(rc),
+    };
+  });
+
+  const active = collectors.filter((c, i) => !tasks[i]?.disabledReason);
+  tasks.push({
+    id: 'recheck',
+    schedule: sources.recheck.schedule,
+    jitterSeconds: sources.recheck.jitterSeconds,
+    timeoutSeconds: sources.recheck.timeoutSeconds,
+    disabledReason: !sources.recheck.enabled
+      ? 'disabled in the campaign config'
+      : active.length === 0
+        ? 'no network collector is active'
+        : null,
+    async run(rc) {
+      const total = { found: 0, created: 0, errors: 0 };
+      const messages: string[] = [];
+      for (const collector of active) {
+        if (rc.signal.aborted) break;
+        const result = await collector.recheck(rc).catch((error: Error) => ({
+          found: 0,
+          created: 0,
+          errors: 1,
+          message: error.message,
+        }));
+        total.found += result.found;
+        total.created += result.created;
+        total.errors += result.errors;
+        if (result.message) messages.push(`${collector.id}: ${result.message}`);
+      }
+      return { ...total, message: messages.join('; ') || undefined };
+    },
+  });
+
+  tasks.push(
     {
       id: 'media-retry',
       schedule: '*/5 * * * *',
@@ -46,6 +107,6 @@ export function buildSourceTasks(ctx: AppContext): SourceTask[] {
         };
       },
     },
-  ];
+  );
   return tasks;
 }
