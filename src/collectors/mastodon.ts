@@ -302,7 +302,8 @@ class InstanceClient {
     try {
       response = await this.env.fetch(`${this.base}${path}`, {
         headers,
-        redirect: 'error',
+        // A configured instance that moved should be reconfigured, not followed with its token.
+        redirect: 'manual',
         signal: AbortSignal.any([this.env.signal, timeout]),
       });
       text = await response.text();
@@ -312,6 +313,13 @@ class InstanceClient {
       throw new InstanceStop(`${this.base}: ${why}`, true);
     }
     this.#readBudget(response.headers);
+    if (response.status >= 300 && response.status < 400) {
+      const to = response.headers.get('location') ?? 'elsewhere';
+      throw new InstanceStop(
+        `${this.base} redirects to ${to}: put that address in sources.mastodon.instances`,
+        true,
+      );
+    }
     if (response.status === 401 || response.status === 403) this.#authFailed(response.status);
     if (response.status >= 500) throw new InstanceStop(`${this.base}: HTTP ${response.status}`, true);
     let body: unknown = null;

@@ -494,7 +494,7 @@ export async function startFakeMastodon(opts: FakeMastodonOptions = {}): Promise
     const [maxId, sinceId, minId] = [q('max_id'), q('since_id'), q('min_id')];
     const incl = options.overlapCursor === true;
     let list = statuses
-      .filter((s) => !s.deleted && s.tags.some((t) => wanted.includes(t.toLowerCase())))
+      .filter((s) => !s.deleted && !s.reblog?.deleted && s.tags.some((t) => wanted.includes(t.toLowerCase())))
       .filter((s) => !onlyMedia || (s.reblog ?? s).media.length > 0)
       .filter((s) => {
         const id = BigInt(s.id);
@@ -503,7 +503,8 @@ export async function startFakeMastodon(opts: FakeMastodonOptions = {}): Promise
         if (minId !== null && (incl ? id < minId : id <= minId)) return false;
         return true;
       })
-      .sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
+      // Every status gets a larger id than the ones before it, so insertion order is id order.
+      .reverse();
     // min_id: the `limit` statuses just above the cursor, still answered newest first.
     list = minId !== null && maxId === null ? list.slice(-limit) : list.slice(0, limit);
 
