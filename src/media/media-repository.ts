@@ -1,0 +1,419 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import path from 'node:path';
+import type { Metadata, SharpOptions } from 'sharp';
+import { log } from '../log.ts';
+import { computeFeatures, type ImageFeatures } from './features.ts';
+import { decodeHeic } from './heic.ts';
+import { JpegStructureError, stripJpegMetadata } from './jpeg-strip.ts';
+import { sharp } from './sharp-loaders.ts';
+import { ACCEPTED_TYPES_TEXT, describeUnsupported, sniffImageKind } from './sniff.ts';
+import {
+  type ImageKind,
+  type MediaLimits,
+  MediaRejectedError,
+  type MediaRepository,
+  type StoredImage,
+} from './types.ts';
+
+export const DEFAULT_MEDIA_LIMITS: Readonly<MediaLimits> = Object.freeze({
+  maxBytes: 20 * 1024 * 1024,
+  maxPixels: 50_000_000,
+});
+
+export const WALL_SIDE = 1600;
+export const THUMB_SIDE = 400;
+export const TILE_SIDE = 256;
+
+const FILE_NAMES = {
+  original: 'original.jpg',
+  wall: 'wall.webp',
+  thumb: 'thumb.webp',
+  tile: 'tile.jpg',
+} as const;
+type FileKey = keyof typeof FILE_NAMES;
+const FILE_KEYS = Object.keys(FILE_NAMES) as FileKey[];
+
+const WHITE = { r: 255, g: 255, b: 255 };
+// WebP effort 0: on 1600 px photos effort 4 takes ~4× as long (the single largest cost of a
+// store) for ~10% fewer bytes at the same PSNR; the wall is served on a LAN or a CDN anyway.
+const WALL_WEBP = { quality: 82, effort: 0 } as const;
+const THUMB_WEBP = { quality: 78, effort: 0 } as const;
+// 4:4:4 keeps the tile's colours exact enough for the mosaic matcher; it is tiny anyway.
+const TILE_JPEG = { quality: 90, chromaSubsampling: '4:4:4' } as const;
+const ORIGINAL_QUALITY = 92;
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+const formatCount = (n: number): string => n.toLocaleString('en-US');
+const formatMiB = (n: number): string => {
+  const mib = n / (1024 * 1024);
+  return `${Number.isInteger(mib) ? mib : mib.toFixed(1)} MiB`;
+};
+
+function resolveLimits(limits: Partial<MediaLimits> | undefined): MediaLimits {
+  const merged = { ...DEFAULT_MEDIA_LIMITS };
+  for (const key of ['maxBytes', 'maxPixels'] as const) {
+    const value = limits?.[key];
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new RangeError(`media limit ${key} must be a positive integer`);
+    merged[key] = value;
+  }
+  return merged;
+}
+
+function tooManyPixels(width: number, height: number, limit: number): MediaRejectedError {
+  return new MediaRejectedError(
+    'too-many-pixels',
+    `The photo is ${formatCount(width * height)} pixels (${formatCount(width)} × ${formatCount(height)}); ` +
+      `the limit is ${formatCount(limit)}.`,
+  );
+}
+
+function corrupt(kind: ImageKind, cause: unknown): MediaRejectedError {
+  const detail = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+  log.debug({ kind, err: detail }, 'media: undecodable image');
+  return new MediaRejectedError(
+    'corrupt',
+    `The ${kind.toUpperCase()} file could not be read: it is damaged or incomplete (${detail}).`,
+  );
+}
+
+interface Pixels {
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: 1 | 2 | 3 | 4;
+}
+
+interface Rendered {
+  original: Buffer;
+  /** Of the upright original. */
+  width: number;
+  height: number;
+  wall: Buffer;
+  thumb: Buffer;
+  tile: Buffer;
+}
+
+const rawInput = (p: Pixels): SharpOptions => ({
+  raw: { width: p.width, height: p.height, channels: p.channels },
+});
+
+/**
+ * Every derivative comes from the wall-sized pixels (a second decode of the original would
+ * cost more than all the encodes), the thumb and, when large enough, the tile from one
+ * thumb-sized resize of them.
+ */
+async function renderDerivatives(wall: Pixels): Promise<{ wall: Buffer; thumb: Buffer; tile: Buffer }> {
+  const smaller = async (): Promise<{ thumb: Buffer; tile: Buffer }> => {
+    const { data, info } = await sharp(wall.data, rawInput(wall))
+      .resize({ width: THUMB_SIDE, height: THUMB_SIDE, fit: 'inside', withoutEnlargement: true })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const thumbPixels: Pixels = { data, width: info.width, height: info.height, channels: wall.channels };
+    const tileSource = Math.min(info.width, info.height) >= TILE_SIDE ? thumbPixels : wall;
+    const [thumb, tile] = await Promise.all([
+      sharp(data, rawInput(thumbPixels)).webp(THUMB_WEBP).toBuffer(),
+      // Always exactly 256×256 (the mosaic needs equal cells), so a tiny photo is enlarged here only.
+      // Centre crop: supporters centre themselves and their sign; the saliency ('attention')
+      // crop costs twice the time and tends to jump to a face and cut the sign.
+      sharp(tileSource.data, rawInput(tileSource))
+        .resize({ width: TILE_SIDE, height: TILE_SIDE, fit: 'cover', position: 'centre' })
+        .jpeg(TILE_JPEG)
+        .toBuffer(),
+    ]);
+    return { thumb, tile };
+  };
+  const [wallFile, small] = await Promise.all([
+    sharp(wall.data, rawInput(wall)).webp(WALL_WEBP).toBuffer(),
+    smaller(),
+  ]);
+  return { wall: wallFile, ...small };
+}
+
+/**
+ * Features come from the tile as stored (decoded again), not from the pixels before JPEG
+ * encoding: a second store() of the same bytes reuses the files and must return the same values.
+ */
+async function tileFeatures(tile: Buffer): Promise<ImageFeatures> {
+  const { data, info } = await sharp(tile).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  return computeFeatures({ data, width: info.width, height: info.height, channels: info.channels });
+}
+
+async function writeAtomic(dir: string, name: string, data: Buffer): Promise<void> {
+  const target = path.join(dir, name);
+  const tmp = path.join(dir, `${name}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const handle = await open(tmp, 'wx', 0o644);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, target);
+  } catch (error) {
+    await unlink(tmp).catch(() => {});
+    throw error;
+  }
+}
+
+/** Makes the renames themselves durable: they live in the directory, not in the files. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+const isNotFound = (error: unknown): boolean => (error as NodeJS.ErrnoException)?.code === 'ENOENT';
+
+export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLimits>): MediaRepository {
+  const root = path.resolve(mediaDir);
+  const resolved = resolveLimits(limits);
+  const decodeOptions: SharpOptions = {
+    // A truncated or damaged file is an error, not a photo with a grey lower half.
+    failOn: 'truncated',
+    limitInputPixels: resolved.maxPixels,
+    // Animated GIF/WebP: the first frame only.
+    pages: 1,
+  };
+
+  const relativeFiles = (sha: string): StoredImage['files'] => {
+    const dir = `${sha.slice(0, 2)}/${sha}`;
+    return {
+      original: `${dir}/${FILE_NAMES.original}`,
+      wall: `${dir}/${FILE_NAMES.wall}`,
+      thumb: `${dir}/${FILE_NAMES.thumb}`,
+      tile: `${dir}/${FILE_NAMES.tile}`,
+    };
+  };
+  const shaDir = (sha: string): string => path.join(root, sha.slice(0, 2), sha);
+
+  function checkSize(bytes: Buffer): ImageKind {
+    if (bytes.length === 0) throw new MediaRejectedError('empty', 'The file is empty (0 bytes).');
+    if (bytes.length > resolved.maxBytes) {
+      throw new MediaRejectedError(
+        'too-many-bytes',
+        `The file is ${formatCount(bytes.length)} bytes (${formatMiB(bytes.length)}); ` +
+          `the limit is ${formatCount(resolved.maxBytes)} bytes (${formatMiB(resolved.maxBytes)}).`,
+      );
+    }
+    const kind = sniffImageKind(bytes);
+    if (!kind) {
+      throw new MediaRejectedError(
+        'unsupported-type',
+        `This file is ${describeUnsupported(bytes)}, not a photo we can take: accepted types are ${ACCEPTED_TYPES_TEXT}.`,
+      );
+    }
+    return kind;
+  }
+
+  /** The files already stored for this content, or null when any is missing or unreadable. */
+  async function reuse(sha: string, kind: ImageKind): Promise<StoredImage | null> {
+    const dir = shaDir(sha);
+    const absolute = Object.fromEntries(FILE_KEYS.map((k) => [k, path.join(dir, FILE_NAMES[k])])) as Record<
+      FileKey,
+      string
+    >;
+    try {
+      const originalStat = await stat(absolute.original);
+      await Promise.all([stat(absolute.wall), stat(absolute.thumb), stat(absolute.tile)]);
+      // Fresh mtime: a sweep running now must not take the directory this call is handing out.
+      const now = new Date();
+      await utimes(dir, now, now).catch(() => {});
+      const [original, tile] = await Promise.all([readFile(absolute.original), readFile(absolute.tile)]);
+      const [meta, features] = await Promise.all([sharp(original).metadata(), tileFeatures(tile)]);
+      return {
+        sha256: sha,
+        sourceType: kind,
+        width: meta.width,
+        height: meta.height,
+        bytes: originalStat.size,
+        files: relativeFiles(sha),
+        ...features,
+      };
+    } catch (error) {
+      if (!isNotFound(error))
+        log.warn({ sha256: sha, err: String(error) }, 'media: stored files unusable, re-creating');
+      return null;
+    }
+  }
+
+  async function readHeader(bytes: Buffer, kind: ImageKind): Promise<Metadata> {
+    let meta: Metadata;
+    try {
+      // Header only, no pixels: with a pixel limit here sharp would refuse without the
+      // dimensions the rejection message needs.
+      meta = await sharp(bytes, { failOn: 'truncated', limitInputPixels: false }).metadata();
+    } catch (error) {
+      throw corrupt(kind, error);
+    }
+    // Checked on the header, before any pixel is decoded (a 20 MB PNG can claim gigapixels).
+    if (meta.width * meta.height > resolved.maxPixels)
+      throw tooManyPixels(meta.width, meta.height, resolved.maxPixels);
+    return meta;
+  }
+
+  async function wallPixels(input: Buffer, options: SharpOptions, orient: boolean): Promise<Pixels> {
+    let pipeline = sharp(input, options);
+    if (orient) pipeline = pipeline.autoOrient();
+    const { data, info } = await pipeline
+      .flatten({ background: WHITE })
+      .resize({ width: WALL_SIDE, height: WALL_SIDE, fit: 'inside', withoutEnlargement: true })
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    return { data, width: info.width, height: info.height, channels: info.channels };
+  }
+
+  async function renderHeic(bytes: Buffer): Promise<Rendered> {
+    const decoded = await decodeHeic(bytes);
+    if (decoded.width * decoded.height > resolved.maxPixels) {
+      throw tooManyPixels(decoded.width, decoded.height, resolved.maxPixels);
+    }
+    // libheif has applied irot/imir already: no autoOrient, the EXIF orientation must be ignored.
+    const options: SharpOptions = { ...rawInput(decoded), limitInputPixels: resolved.maxPixels };
+    const [original, derived] = await Promise.all([
+      sharp(decoded.data, options)
+        .flatten({ background: WHITE })
+        .jpeg({ quality: ORIGINAL_QUALITY })
+        .toBuffer(),
+      wallPixels(decoded.data, options, false).then(renderDerivatives),
+    ]);
+    return { original, width: decoded.width, height: decoded.height, ...derived };
+  }
+
+  async function renderEncoded(bytes: Buffer, kind: ImageKind, meta: Metadata): Promise<Rendered> {
+    const upright = (meta.orientation ?? 1) === 1;
+    // Lossless and cheapest: an upright sRGB/grey JPEG is kept as it came, minus its metadata.
+    if (kind === 'jpeg' && upright && (meta.space === 'srgb' || meta.space === 'b-w')) {
+      let stripped: Buffer | null = null;
+      try {
+        stripped = stripJpegMetadata(bytes);
+      } catch (error) {
+        if (!(error instanceof JpegStructureError)) throw error;
+      }
+      if (stripped) {
+        // Decoding the stripped bytes (not the input) is what proves the stored original is whole.
+        const derived = await renderDerivatives(await wallPixels(stripped, decodeOptions, false));
+        return { original: stripped, width: meta.width, height: meta.height, ...derived };
+      }
+    }
+    // Photos (JPEG, AVIF, WebP) were chroma-subsampled already; PNG/GIF graphics keep sharp colour edges.
+    const chromaSubsampling =
+      kind === 'png' || kind === 'gif' || meta.chromaSubsampling === '4:4:4' ? '4:4:4' : '4:2:0';
+    const [original, derived] = await Promise.all([
+      sharp(bytes, decodeOptions)
+        .autoOrient()
+        .flatten({ background: WHITE })
+        .toColourspace('srgb')
+        .jpeg({ quality: ORIGINAL_QUALITY, chromaSubsampling })
+        .toBuffer({ resolveWithObject: true }),
+      wallPixels(bytes, decodeOptions, true).then(renderDerivatives),
+    ]);
+    return { original: original.data, width: original.info.width, height: original.info.height, ...derived };
+  }
+
+  async function render(bytes: Buffer, kind: ImageKind): Promise<Rendered> {
+    const meta = await readHeader(bytes, kind);
+    try {
+      return kind === 'heic' ? await renderHeic(bytes) : await renderEncoded(bytes, kind, meta);
+    } catch (error) {
+      if (error instanceof MediaRejectedError) throw error;
+      if (error instanceof Error && /pixel limit/i.test(error.message)) {
+        throw tooManyPixels(meta.width, meta.height, resolved.maxPixels);
+      }
+      throw corrupt(kind, error);
+    }
+  }
+
+  return {
+    mediaDir: root,
+    limits: resolved,
+
+    async store(input: Uint8Array): Promise<StoredImage> {
+      const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+      const kind = checkSize(bytes);
+      const sha = createHash('sha256').update(bytes).digest('hex');
+      const existing = await reuse(sha, kind);
+      if (existing) return existing;
+
+      const rendered = await render(bytes, kind);
+      const [features] = await Promise.all([
+        tileFeatures(rendered.tile),
+        mkdir(shaDir(sha), { recursive: true }),
+      ]);
+      const dir = shaDir(sha);
+      await Promise.all(FILE_KEYS.map((k) => writeAtomic(dir, FILE_NAMES[k], rendered[k])));
+      await syncDirectory(dir);
+      return {
+        sha256: sha,
+        sourceType: kind,
+        width: rendered.width,
+        height: rendered.height,
+        bytes: rendered.original.length,
+        files: relativeFiles(sha),
+        ...features,
+      };
+    },
+
+    async remove(sha256: string): Promise<void> {
+      if (!SHA256_HEX.test(sha256)) throw new RangeError('not a sha256 content address');
+      await rm(shaDir(sha256), { recursive: true, force: true });
+    },
+
+    async sweep(isReferenced, minAgeMs = 3_600_000) {
+      const removed: string[] = [];
+      const cutoff = Date.now() - minAgeMs;
+      const list = async (dir: string) => {
+        try {
+          return await readdir(dir, { withFileTypes: true });
+        } catch (error) {
+          if (isNotFound(error)) return [];
+          throw error;
+        }
+      };
+      for (const prefix of await list(root)) {
+        if (!prefix.isDirectory() || !/^[0-9a-f]{2}$/.test(prefix.name)) continue;
+        for (const entry of await list(path.join(root, prefix.name))) {
+          const sha = entry.name;
+          if (!entry.isDirectory() || !SHA256_HEX.test(sha) || !sha.startsWith(prefix.name)) continue;
+          const dir = path.join(root, prefix.name, sha);
+          const dirStat = await stat(dir).catch(() => null);
+          if (!dirStat) continue;
+          if (!isReferenced(sha) && dirStat.mtimeMs < cutoff) {
+            await rm(dir, { recursive: true, force: true });
+            removed.push(`${prefix.name}/${sha}`);
+            continue;
+          }
+          // Leftovers of writes that died between open and rename; young ones may still be in flight.
+          for (const file of await list(dir)) {
+            if (!file.isFile() || !file.name.endsWith('.tmp')) continue;
+            const filePath = path.join(dir, file.name);
+            const fileStat = await stat(filePath).catch(() => null);
+            if (!fileStat || fileStat.mtimeMs >= cutoff) continue;
+            await unlink(filePath).catch((error) => {
+              if (!isNotFound(error)) throw error;
+            });
+            removed.push(`${prefix.name}/${sha}/${file.name}`);
+          }
+        }
+      }
+      if (removed.length > 0) log.info({ count: removed.length }, 'media: swept unreferenced files');
+      return { removed };
+    },
+
+    absolutePath(relativePath: string): string {
+      const absolute = path.resolve(root, relativePath);
+      if (absolute !== root && !absolute.startsWith(root + path.sep)) {
+        throw new RangeError('path is outside the media directory');
+      }
+      return absolute;
+    },
+  };
+}
