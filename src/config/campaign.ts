@@ -75,6 +75,20 @@ export const campaignSchema = z.object({
       })
       .prefault({}),
     bluesky: z.object({ ...scheduleFields, serviceUrl: httpUrl.default('https://bsky.social') }).prefault({}),
+    instagram: z
+      .object({
+        ...scheduleFields,
+        schedule: cronExpression.default('*/20 * * * *'),
+        baseUrl: httpUrl.default('https://graph.facebook.com/v23.0'),
+      })
+      .prefault({}),
+    threads: z
+      .object({
+        ...scheduleFields,
+        schedule: cronExpression.default('*/10 * * * *'),
+        baseUrl: httpUrl.default('https://graph.threads.net/v1.0'),
+      })
+      .prefault({}),
     imap: z
       .object({
         ...scheduleFields,
@@ -85,6 +99,20 @@ export const campaignSchema = z.object({
       .prefault({}),
     recheck: z.object({ ...scheduleFields, schedule: cronExpression.default('17 */3 * * *') }).prefault({}),
   }),
+  wall: z
+    .object({
+      layout: z.enum(['mixed', 'grid', 'spotlight']).default('mixed'),
+      /** Seconds each photo holds the spotlight when nothing new arrives. */
+      paceSeconds: z.number().min(3).max(120).default(8),
+      /** Networks shown on the wall; empty means all. */
+      networks: z.array(z.string().regex(/^[a-z]{1,20}$/)).default([]),
+      language: z.string().min(2).default('en'),
+      /** Sites allowed to show the wall in an iframe (/wall/embed), as origins. */
+      embedAncestors: z.array(httpUrl).default([]),
+      /** The address people reach this server at (for QR codes); default: the request's own origin. */
+      publicUrl: httpUrl.nullable().default(null),
+    })
+    .prefault({}),
   media: z
     .object({
       maxBytes: z

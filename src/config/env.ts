@@ -12,6 +12,12 @@ const envSchema = z.object({
   X_BEARER_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
   BLUESKY_IDENTIFIER: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
   BLUESKY_APP_PASSWORD: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  INSTAGRAM_ACCESS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  INSTAGRAM_USER_ID: z.preprocess(
+    emptyAsUndefined,
+    z.string().regex(/^\d+$/, 'must be the numeric id of the Instagram business account').optional(),
+  ),
+  THREADS_ACCESS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
   IMAP_URL: z.preprocess(
     emptyAsUndefined,
     z.string().url('must be a URL like imaps://user:pass@host').optional(),
@@ -29,6 +35,9 @@ export interface Settings {
   xBearerToken: string | undefined;
   blueskyIdentifier: string | undefined;
   blueskyAppPassword: string | undefined;
+  instagramAccessToken: string | undefined;
+  instagramUserId: string | undefined;
+  threadsAccessToken: string | undefined;
   imapUrl: string | undefined;
   allowPrivateMedia: boolean;
 }
@@ -51,6 +60,9 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     xBearerToken: e.X_BEARER_TOKEN,
     blueskyIdentifier: e.BLUESKY_IDENTIFIER,
     blueskyAppPassword: e.BLUESKY_APP_PASSWORD,
+    instagramAccessToken: e.INSTAGRAM_ACCESS_TOKEN,
+    instagramUserId: e.INSTAGRAM_USER_ID,
+    threadsAccessToken: e.THREADS_ACCESS_TOKEN,
     imapUrl: e.IMAP_URL,
     allowPrivateMedia: e.STANDWALL_ALLOW_PRIVATE_MEDIA === '1',
   };
