@@ -1,0 +1,341 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import type { Db } from '../db/sqlite.ts';
+import { collageOrder } from './collage.ts';
+import { creditsHtml } from './credits.ts';
+import { encodeImage, formatFromPath } from './encode.ts';
+import { MosaicError } from './errors.ts';
+import { type LibraryPhoto, libraryGrids, loadLibrary } from './library.ts';
+import { buildManifest, type Manifest, manifestCsv, supporters } from './manifest.ts';
+import { matchCells } from './matcher.ts';
+import type { MosaicStore, StoredMosaicOptions } from './registry.ts';
+import { type Layout, renderCanvas } from './render.ts';
+import { cellLabGrids, GRID_VALUES, openTarget, type Rgb } from './target.ts';
+import { writeViewer } from './viewer.ts';
+
+export interface MosaicOptions {
+  /** The image file to write: .jpg, .png or .tif. Manifest, credits and viewer go beside it. */
+  out: string;
+  /** A JPEG/PNG file, its bytes, or undefined / 'default' for the built-in peace symbol. */
+  target?: string | Uint8Array;
+  /** About this many cells (the grid follows the target's aspect). */
+  cells?: number;
+  /** Exactly this grid, instead of `cells`. */
+  grid?: { cols: number; rows: number };
+  /** Output width in pixels (cells are square; the width is rounded down to whole cells). */
+  width?: number;
+  /** 0–100: how far each pixel moves toward the target. */
+  blend?: number;
+  /** Use approved photos without print consent too (on-screen mosaics). */
+  includeUnconsented?: boolean;
+  /** A plain grid of every photo, without target, ordered by time or colour. */
+  collage?: 'time' | 'colour';
+  maxRepeats?: number;
+  minDistance?: number;
+  /** Also write the deep-zoom viewer folder. */
+  deepZoom?: boolean;
+  /** Public URL of the viewer, for the QR code on the credits page. */
+  viewerUrl?: string;
+  /** Heading of the credits page. */
+  title?: string;
+  quality?: number;
+  workers?: number;
+  maxTargetPixels?: number;
+  /** Refuse outputs larger than this (the canvas takes 3 bytes per pixel). Default 400 MP. */
+  maxOutputPixels?: number;
+}
+
+export type MosaicPhase = 'prepare' | 'match' | 'tiles' | 'render' | 'encode' | 'viewer' | 'done';
+
+export interface MosaicProgress {
+  phase: MosaicPhase;
+  done: number;
+  total: number;
+}
+
+export interface MosaicFiles {
+  image: string;
+  manifestJson: string;
+  manifestCsv: string;
+  credits: string;
+  viewer: string | null;
+}
+
+export interface MosaicStats {
+  kind: 'mosaic' | 'collage';
+  cols: number;
+  rows: number;
+  cells: number;
+  width: number;
+  height: number;
+  /** Photos the mosaic could use. */
+  photos: number;
+  photosShown: number;
+  supporters: number;
+  maxRepeats: number;
+  minDistance: number;
+  /** Distance in cells between the two closest uses of one photo (-1 without repeats). */
+  closestRepeat: number;
+  meanCost: number;
+  seconds: Record<string, number>;
+}
+
+export interface MosaicResult {
+  id: string | null;
+  files: MosaicFiles;
+  stats: MosaicStats;
+  manifest: Manifest;
+}
+
+export type MosaicDeps =
+  | { db: Db; mediaDir: string; store?: MosaicStore }
+  | { db: Db; settings: { mediaDir: string }; store?: MosaicStore };
+
+export const DEFAULT_WIDTH = 6000;
+const MAX_OUTPUT_PIXELS = 400_000_000;
+/** Target pixels per cell side for matching: 4×4 sub-cells of 4×4 pixels. */
+const ANALYSIS = 16;
+
+/** The side files of a mosaic, named after the image: `x.jpg` → `x.manifest.json`, … */
+export function sideFiles(out: string, withViewer: boolean): MosaicFiles {
+  const stem = join(dirname(out), basename(out, extname(out)));
+  return {
+    image: out,
+    manifestJson: `${stem}.manifest.json`,
+    manifestCsv: `${stem}.manifest.csv`,
+    credits: `${stem}.credits.html`,
+    viewer: withViewer ? `${stem}.viewer` : null,
+  };
+}
+
+function checkOptions(o: MosaicOptions): void {
+  const bad = (m: string) => new MosaicError('bad-options', m);
+  formatFromPath(o.out);
+  if (o.blend !== undefined && !(o.blend >= 0 && o.blend <= 100))
+    throw bad('blend must be between 0 and 100');
+  if (o.cells !== undefined && !(Number.isInteger(o.cells) && o.cells >= 1 && o.cells <= 1_000_000)) {
+    throw bad('cells must be a whole number between 1 and 1,000,000');
+  }
+  if (o.width !== undefined && !(Number.isInteger(o.width) && o.width >= 16 && o.width <= 100_000)) {
+    throw bad('width must be a whole number of pixels between 16 and 100,000');
+  }
+  if (
+    o.grid &&
+    !(Number.isInteger(o.grid.cols) && Number.isInteger(o.grid.rows) && o.grid.cols >= 1 && o.grid.rows >= 1)
+  ) {
+    throw bad('grid must be whole numbers of columns and rows');
+  }
+}
+
+/**
+ * Builds a photo mosaic (or a plain collage) from the approved photos: the image, a manifest
+ * (JSON and CSV: which post is in which cell), a credits page, and optionally the deep-zoom
+ * viewer. Same database, options and target give the same image, byte for byte.
+ */
+export async function buildMosaic(
+  deps: MosaicDeps,
+  options: MosaicOptions,
+  onProgress: (p: MosaicProgress) => void = () => undefined,
+): Promise<MosaicResult> {
+  checkOptions(options);
+  const mediaDir = 'settings' in deps ? deps.settings.mediaDir : deps.mediaDir;
+  const seconds: Record<string, number> = {};
+  let t0 = performance.now();
+  const lap = (name: string) => {
+    const t = performance.now();
+    seconds[name] = Math.round(t - t0) / 1000;
+    t0 = t;
+  };
+  const abs = (rel: string) => join(mediaDir, rel);
+
+  onProgress({ phase: 'prepare', done: 0, total: 1 });
+  const photos = loadLibrary(deps.db, { includeUnconsented: options.includeUnconsented });
+  if (photos.length === 0) {
+    throw new MosaicError(
+      'no-photos',
+      options.includeUnconsented
+        ? 'no approved photos to build from'
+        : 'no approved photos with print consent (use --include-unconsented for an on-screen mosaic)',
+    );
+  }
+  const kind = options.collage ? 'collage' : 'mosaic';
+  const width = options.width ?? DEFAULT_WIDTH;
+  let layout: Layout;
+  let assignment: Int32Array;
+  let blendTarget: Rgb | undefined;
+  let targetName: string | null = null;
+  let maxRepeats = 1;
+  let minDistance = 0;
+  let closestRepeat = Number.POSITIVE_INFINITY;
+  let meanCost = 0;
+
+  if (options.collage) {
+    const cells = photos.length;
+    const cols = options.grid?.cols ?? Math.max(1, Math.ceil(Math.sqrt((cells * 4) / 3)));
+    const rows = options.grid?.rows ?? Math.ceil(cells / cols);
+    layout = squareLayout(cols, rows, width, options.maxOutputPixels);
+    assignment = new Int32Array(cols * rows).fill(-1);
+    collageOrder(photos, options.collage)
+      .slice(0, cols * rows)
+      .forEach((p, i) => {
+        assignment[i] = p;
+      });
+    lap('prepare');
+  } else {
+    const target = await openTarget(options.target, options.maxTargetPixels);
+    targetName = target.name;
+    const wanted = options.cells ?? Math.min(7500, Math.max(100, photos.length * 4));
+    const cols =
+      options.grid?.cols ?? Math.max(1, Math.round(Math.sqrt((wanted * target.width) / target.height)));
+    const rows = options.grid?.rows ?? Math.max(1, Math.round(wanted / cols));
+    layout = squareLayout(cols, rows, width, options.maxOutputPixels);
+    const analysis = await target.render(cols * ANALYSIS, rows * ANALYSIS);
+    const grids = cellLabGrids(analysis, cols, rows);
+    if (options.blend) blendTarget = analysis;
+    lap('prepare');
+    onProgress({ phase: 'match', done: 0, total: 1 });
+    const match = await matchCells({
+      cols,
+      rows,
+      target: grids,
+      library: libraryGrids(photos),
+      photos: photos.length,
+      maxRepeats: options.maxRepeats,
+      minDistance: options.minDistance,
+      workers: options.workers,
+    });
+    assignment = match.assignment;
+    maxRepeats = match.maxRepeats;
+    minDistance = match.minDistance;
+    closestRepeat = match.closestRepeat;
+    meanCost = match.meanCost / (GRID_VALUES / 3);
+    onProgress({ phase: 'match', done: 1, total: 1 });
+    lap('match');
+  }
+
+  const { cols, rows, cellWidth } = layout;
+  // The 256 px tile serves cells up to its size; bigger cells take the wall-size derivative.
+  const source = (p: LibraryPhoto) =>
+    abs(cellWidth <= 256 ? p.tilePath : (p.wallPath ?? p.originalPath ?? p.tilePath));
+  const used = new Set<number>();
+  for (const p of assignment) if (p >= 0) used.add(p);
+  let tilesDone = 0;
+  let rowsDone = 0;
+  const canvas = await renderCanvas({
+    layout,
+    assignment,
+    sources: photos.map(source),
+    blend: (options.blend ?? 0) / 100,
+    blendTarget,
+    onTile: () => onProgress({ phase: 'tiles', done: ++tilesDone, total: used.size }),
+    onStrip: () => onProgress({ phase: 'render', done: ++rowsDone, total: rows }),
+  });
+  lap('render');
+
+  const files = sideFiles(options.out, Boolean(options.deepZoom));
+  onProgress({ phase: 'encode', done: 0, total: 1 });
+  await encodeImage(canvas, files.image, options.quality);
+  onProgress({ phase: 'encode', done: 1, total: 1 });
+  lap('encode');
+
+  const manifest = buildManifest({
+    kind,
+    image: basename(files.image),
+    target: targetName,
+    layout,
+    blend: options.blend ?? 0,
+    assignment,
+    photos,
+  });
+  await mkdir(dirname(files.manifestJson), { recursive: true });
+  await writeFile(files.manifestJson, `${JSON.stringify(manifest)}\n`);
+  await writeFile(files.manifestCsv, manifestCsv(manifest));
+  await writeFile(
+    files.credits,
+    creditsHtml(manifest, { title: options.title, viewerUrl: options.viewerUrl }),
+  );
+  if (files.viewer) {
+    onProgress({ phase: 'viewer', done: 0, total: 1 });
+    await writeViewer({ dir: files.viewer, canvas, manifest, photos, tileFile: (p) => abs(p.tilePath) });
+    onProgress({ phase: 'viewer', done: 1, total: 1 });
+    lap('viewer');
+  }
+
+  let maxUses = 0;
+  for (const p of manifest.posts) maxUses = Math.max(maxUses, p.cells.length);
+  const stats: MosaicStats = {
+    kind,
+    cols,
+    rows,
+    cells: cols * rows,
+    width: canvas.width,
+    height: canvas.height,
+    photos: photos.length,
+    photosShown: manifest.posts.length,
+    supporters: supporters(manifest).length,
+    maxRepeats: kind === 'collage' ? 1 : Math.min(maxRepeats, maxUses),
+    minDistance,
+    closestRepeat: Number.isFinite(closestRepeat) ? Math.round(closestRepeat * 100) / 100 : -1,
+    meanCost: Math.round(meanCost * 100) / 100,
+    seconds,
+  };
+  onProgress({ phase: 'done', done: 1, total: 1 });
+  return { id: null, files, stats, manifest };
+}
+
+function squareLayout(cols: number, rows: number, width: number, maxPixels = MAX_OUTPUT_PIXELS): Layout {
+  const cell = Math.floor(width / cols);
+  if (cell < 1) throw new MosaicError('bad-options', `${width} px cannot hold ${cols} columns of cells`);
+  const pixels = cols * cell * rows * cell;
+  if (pixels > maxPixels) {
+    throw new MosaicError(
+      'bad-options',
+      `${cols * cell}×${rows * cell} is ${Math.round(pixels / 1e6)} MP, more than the ${Math.round(maxPixels / 1e6)} MP limit (${Math.round((maxPixels * 3) / 1e6)} MB of memory)`,
+    );
+  }
+  return { cols, rows, cellWidth: cell, cellHeight: cell };
+}
+
+/** Builds and records a mosaic in the store: stale marking and one-click rebuilds rely on it. */
+export async function buildAndRecord(
+  deps: MosaicDeps & { store: MosaicStore },
+  options: StoredMosaicOptions,
+  onProgress?: (p: MosaicProgress) => void,
+  existingId?: string,
+): Promise<MosaicResult> {
+  const record = existingId
+    ? await deps.store.update(existingId, { status: 'building', error: null, options })
+    : await deps.store.create(options);
+  try {
+    const result = await buildMosaic(deps, options, onProgress);
+    await deps.store.update(record.id, {
+      status: 'ready',
+      finishedAt: new Date().toISOString(),
+      stale: false,
+      staleReason: null,
+      files: result.files,
+      postIds: result.manifest.posts.map((p) => p.postId),
+      stats: { ...result.stats, seconds: JSON.stringify(result.stats.seconds) },
+      error: null,
+    });
+    return { ...result, id: record.id };
+  } catch (error) {
+    await deps.store.update(record.id, {
+      status: 'failed',
+      finishedAt: new Date().toISOString(),
+      error: (error as Error).message,
+    });
+    throw error;
+  }
+}
+
+/** Rebuilds a recorded mosaic with the options it was made with (the admin's one click). */
+export async function rebuildMosaic(
+  deps: MosaicDeps & { store: MosaicStore },
+  id: string,
+  onProgress?: (p: MosaicProgress) => void,
+): Promise<MosaicResult> {
+  const record = await deps.store.get(id);
+  if (!record) throw new MosaicError('bad-options', `no mosaic ${id}`);
+  return buildAndRecord(deps, record.options, onProgress, id);
+}

@@ -1,0 +1,408 @@
+import { findCandidates } from './candidates.ts';
+import { MosaicError } from './errors.ts';
+import { GRID_VALUES } from './target.ts';
+
+export interface MatchInput {
+  cols: number;
+  rows: number;
+  /** cols × rows cells × 48 (4×4 Lab, row-major), see cellLabGrids. */
+  target: Float32Array;
+  /** photos × 48, each photo's stored labGrid. */
+  library: Float32Array;
+  photos: number;
+  /** Most uses of one photo. Default (and minimum when every photo must fit): ceil(cells / photos). */
+  maxRepeats?: number;
+  /** Least distance, in cells (Euclidean, centre to centre), between two uses of one photo. */
+  minDistance?: number;
+  /** Weight of lightness differences against a and b; luma carries most of what the eye reads. */
+  weightL?: number;
+  /** Nearest photos kept per cell for the greedy pass and the local search. */
+  candidates?: number;
+  workers?: number;
+}
+
+export interface MatchResult {
+  /** Photo index per cell, row-major. */
+  assignment: Int32Array;
+  /** Uses per photo. */
+  uses: Int32Array;
+  maxRepeats: number;
+  minDistance: number;
+  /**
+   * The distance between the two closest uses of one photo (Infinity without repeats). Below
+   * `minDistance` only when the rules could not all be met; the cell then took the photo that
+   * broke the distance least.
+   */
+  closestRepeat: number;
+  /** Mean over cells of the summed squared Lab difference of the 16 sub-cells. */
+  meanCost: number;
+}
+
+/**
+ * Repeats as far apart as a uniform spread would put them would forbid any two uses of a photo
+ * within a third of that spacing: no visible clumps, and still room to put a good photo where
+ * it fits. With 100×75 cells and 4 uses per photo: 14 cells.
+ */
+export function defaultMinDistance(cells: number, maxRepeats: number): number {
+  if (maxRepeats <= 1) return 0;
+  return Math.max(2, Math.round(Math.sqrt(cells / maxRepeats) / 3));
+}
+
+/**
+ * Assigns a photo to every cell, minimizing the summed Lab grid difference under two rules:
+ * each photo at most `maxRepeats` times, at least `minDistance` cells from its other uses, and
+ * (when there are at least as many cells as photos) every photo at least once, so every
+ * supporter is in the picture.
+ *
+ * A global heuristic rather than first-come order: (1) greedy by regret — the cell that would
+ * lose most by not getting its best available photo chooses first; (2) every unused photo
+ * replaces a surplus repeat where that costs least; (3) local search: moves and pairwise swaps
+ * while they lower the total. Deterministic: ties go to the lower index.
+ */
+export async function matchCells(input: MatchInput): Promise<MatchResult> {
+  const { cols, rows, target, library, photos } = input;
+  const cells = cols * rows;
+  if (photos < 1) throw new MosaicError('no-photos', 'no photos to build a mosaic from');
+  if (target.length !== cells * GRID_VALUES || library.length !== photos * GRID_VALUES) {
+    throw new RangeError('target or library grids have the wrong length');
+  }
+  const needed = Math.ceil(cells / photos);
+  const cap = input.maxRepeats ?? needed;
+  if (!Number.isInteger(cap) || cap < needed) {
+    throw new MosaicError(
+      'bad-options',
+      `${photos} photos used at most ${cap} times each cannot fill ${cells} cells: use fewer cells or allow ${needed} repeats`,
+    );
+  }
+  const minDistance = input.minDistance ?? defaultMinDistance(cells, cap);
+  const d2 = minDistance * minDistance;
+  const wL = input.weightL ?? 1;
+  const k = Math.min(photos, input.candidates ?? 48);
+  const V = GRID_VALUES;
+
+  const cand = await findCandidates(target, library, cells, photos, k, wL, input.workers);
+  const candIdx = cand.idx;
+
+  const costOf = (c: number, p: number, bound = Number.POSITIVE_INFINITY): number => {
+    const o = c * V;
+    const q = p * V;
+    let s = 0;
+    for (let j = 0; j < V; j += 3) {
+      const dl = (target[o + j] as number) - (library[q + j] as number);
+      const da = (target[o + j + 1] as number) - (library[q + j + 1] as number);
+      const db = (target[o + j + 2] as number) - (library[q + j + 2] as number);
+      s += wL * dl * dl + da * da + db * db;
+      if (s >= bound) return s;
+    }
+    return s;
+  };
+
+  const assignment = new Int32Array(cells).fill(-1);
+  const current = new Float64Array(cells);
+  const uses = new Int32Array(photos);
+  const places = new Int32Array(photos * cap).fill(-1);
+  const relaxed = new Uint8Array(cells);
+
+  const place = (p: number, c: number): void => {
+    places[p * cap + (uses[p] as number)] = c;
+    uses[p] = (uses[p] as number) + 1;
+    assignment[c] = p;
+    current[c] = costOf(c, p);
+  };
+  const unplace = (p: number, c: number): void => {
+    const n = uses[p] as number;
+    for (let i = 0; i < n; i++) {
+      if (places[p * cap + i] === c) {
+        places[p * cap + i] = places[p * cap + n - 1] as number;
+        places[p * cap + n - 1] = -1;
+        uses[p] = n - 1;
+        return;
+      }
+    }
+    throw new Error(`photo ${p} is not at cell ${c}`);
+  };
+  const farEnough = (p: number, c: number, except = -1): boolean => {
+    if (d2 === 0) return true;
+    const cx = c % cols;
+    const cy = (c - cx) / cols;
+    const n = uses[p] as number;
+    for (let i = 0; i < n; i++) {
+      const e = places[p * cap + i] as number;
+      if (e === except) continue;
+      const ex = e % cols;
+      const dx = ex - cx;
+      const dy = (e - ex) / cols - cy;
+      if (dx * dx + dy * dy < d2) return false;
+    }
+    return true;
+  };
+  /** How far (squared cells) a use of p at c would fall short of the minimum distance. */
+  const violation = (p: number, c: number): number => {
+    const cx = c % cols;
+    const cy = (c - cx) / cols;
+    let worst = 0;
+    for (let i = 0; i < (uses[p] as number); i++) {
+      const e = places[p * cap + i] as number;
+      const ex = e % cols;
+      const dist2 = (ex - cx) ** 2 + ((e - ex) / cols - cy) ** 2;
+      worst = Math.max(worst, d2 - dist2);
+    }
+    return worst;
+  };
+  // Larger than any colour cost (48 differences of at most ~260 squared, weighted).
+  const VIOLATION = 1e8;
+  const available = (p: number, c: number): boolean =>
+    (uses[p] as number) < cap && (relaxed[c] === 1 || farEnough(p, c));
+
+  // --- 1. greedy by regret -------------------------------------------------------------
+  const ptr = new Int32Array(cells);
+
+  /** Replaces a cell's exhausted list with the nearest photos still available to it. */
+  const refill = (c: number): void => {
+    for (const relax of [false, true]) {
+      if (relax) relaxed[c] = 1;
+      const idx = new Int32Array(k).fill(-1);
+      const cost = new Float64Array(k).fill(Number.POSITIVE_INFINITY);
+      let n = 0;
+      for (let p = 0; p < photos; p++) {
+        if (!available(p, c)) continue;
+        // Relaxed, the least violation of the distance wins first, then the colour.
+        const base = relax ? violation(p, c) * VIOLATION : 0;
+        const s = base + costOf(c, p, n === k ? (cost[k - 1] as number) - base : Number.POSITIVE_INFINITY);
+        if (n === k && s >= (cost[k - 1] as number)) continue;
+        let i = n < k ? n++ : k - 1;
+        while (i > 0 && (cost[i - 1] as number) > s) {
+          cost[i] = cost[i - 1] as number;
+          idx[i] = idx[i - 1] as number;
+          i--;
+        }
+        cost[i] = s;
+        idx[i] = p;
+      }
+      if (n > 0) {
+        candIdx.set(idx, c * k);
+        ptr[c] = 0;
+        return;
+      }
+    }
+    // cap × photos ≥ cells guarantees a photo below its cap while a cell is empty.
+    throw new Error(`no photo left for cell ${c}`);
+  };
+
+  /** Best available photo of a cell and the regret of not getting it. */
+  const best = (c: number): { photo: number; regret: number } => {
+    for (;;) {
+      while ((ptr[c] as number) < k) {
+        const p = candIdx[c * k + (ptr[c] as number)] as number;
+        if (p >= 0 && available(p, c)) break;
+        // Uses only grow and placements only add during this phase: unavailable stays so.
+        ptr[c] = (ptr[c] as number) + 1;
+      }
+      if ((ptr[c] as number) < k) break;
+      refill(c);
+    }
+    const photo = candIdx[c * k + (ptr[c] as number)] as number;
+    const first = costOf(c, photo);
+    for (let i = (ptr[c] as number) + 1; i < k; i++) {
+      const p = candIdx[c * k + i] as number;
+      if (p < 0) break;
+      if (available(p, c)) return { photo, regret: costOf(c, p) - first };
+    }
+    return { photo, regret: Number.POSITIVE_INFINITY };
+  };
+
+  const heap = new RegretHeap(cells);
+  for (let c = 0; c < cells; c++) heap.push(best(c).regret, c);
+  while (heap.size > 0) {
+    const { key, cell } = heap.pop();
+    const choice = best(cell);
+    if (choice.regret < key && heap.size > 0 && heap.less(choice.regret, cell)) {
+      heap.push(choice.regret, cell);
+      continue;
+    }
+    place(choice.photo, cell);
+  }
+
+  // --- 2. every photo at least once ------------------------------------------------------
+  if (cells >= photos) {
+    for (let p = 0; p < photos; p++) {
+      if ((uses[p] as number) > 0) continue;
+      let bestCell = -1;
+      let bestDelta = Number.POSITIVE_INFINITY;
+      for (let c = 0; c < cells; c++) {
+        const q = assignment[c] as number;
+        if ((uses[q] as number) < 2) continue;
+        const cur = current[c] as number;
+        const delta = costOf(c, p, cur + bestDelta) - cur;
+        if (delta < bestDelta) {
+          bestDelta = delta;
+          bestCell = c;
+        }
+      }
+      // Some photo is used twice while another is unused, because cells ≥ photos.
+      const q = assignment[bestCell] as number;
+      unplace(q, bestCell);
+      place(p, bestCell);
+    }
+  }
+
+  // --- 3. cells that had to break the distance: trade them away ---------------------------
+  if (d2 > 0) {
+    for (let c = 0; c < cells; c++) {
+      if (relaxed[c] !== 1) continue;
+      const p = assignment[c] as number;
+      if (farEnough(p, c, c)) continue;
+      // The cheapest legal exchange: another photo under its cap, or a swap with any cell.
+      let bestCell = -1;
+      let bestPhoto = -1;
+      let bestDelta = Number.POSITIVE_INFINITY;
+      const cur = current[c] as number;
+      if ((uses[p] as number) > 1) {
+        for (let q = 0; q < photos; q++) {
+          if (q === p || (uses[q] as number) >= cap || !farEnough(q, c)) continue;
+          const delta = costOf(c, q) - cur;
+          if (delta < bestDelta) [bestDelta, bestPhoto, bestCell] = [delta, q, -1];
+        }
+      }
+      for (let c2 = 0; c2 < cells; c2++) {
+        const q = assignment[c2] as number;
+        if (q === p || !farEnough(p, c2, c) || !farEnough(q, c, c2)) continue;
+        const delta = costOf(c, q) + costOf(c2, p) - cur - (current[c2] as number);
+        if (delta < bestDelta) [bestDelta, bestPhoto, bestCell] = [delta, q, c2];
+      }
+      if (bestPhoto < 0) continue;
+      unplace(p, c);
+      if (bestCell >= 0) {
+        unplace(bestPhoto, bestCell);
+        place(p, bestCell);
+      }
+      place(bestPhoto, c);
+    }
+  }
+
+  // --- 4. local search ---------------------------------------------------------------------
+  const EPS = 1e-6;
+  for (let pass = 0; pass < 8; pass++) {
+    let improved = 0;
+    for (let c = 0; c < cells; c++) {
+      for (let i = 0; i < k; i++) {
+        const p1 = assignment[c] as number;
+        const p2 = candIdx[c * k + i] as number;
+        if (p2 < 0) break;
+        if (p2 === p1) continue;
+        const cost2 = costOf(c, p2);
+        const cur = current[c] as number;
+        if (cost2 >= cur - EPS) break;
+        // Move: replace a surplus use of p1 by p2.
+        if ((uses[p1] as number) > 1 && (uses[p2] as number) < cap && farEnough(p2, c)) {
+          unplace(p1, c);
+          place(p2, c);
+          improved++;
+          continue;
+        }
+        // Swap with a cell that holds p2.
+        for (let j = 0; j < (uses[p2] as number); j++) {
+          const c2 = places[p2 * cap + j] as number;
+          const gain = cur + (current[c2] as number) - cost2 - costOf(c2, p1);
+          if (gain <= EPS || !farEnough(p2, c, c2) || !farEnough(p1, c2, c)) continue;
+          unplace(p1, c);
+          unplace(p2, c2);
+          place(p2, c);
+          place(p1, c2);
+          improved++;
+          break;
+        }
+      }
+    }
+    if (improved === 0) break;
+  }
+
+  let total = 0;
+  for (let c = 0; c < cells; c++) total += current[c] as number;
+  let closest2 = Number.POSITIVE_INFINITY;
+  for (let p = 0; p < photos; p++) {
+    for (let i = 0; i < (uses[p] as number); i++) {
+      for (let j = i + 1; j < (uses[p] as number); j++) {
+        const a = places[p * cap + i] as number;
+        const b = places[p * cap + j] as number;
+        closest2 = Math.min(
+          closest2,
+          ((a % cols) - (b % cols)) ** 2 + (Math.floor(a / cols) - Math.floor(b / cols)) ** 2,
+        );
+      }
+    }
+  }
+  return {
+    assignment,
+    uses,
+    maxRepeats: cap,
+    minDistance,
+    closestRepeat: Math.sqrt(closest2),
+    meanCost: total / cells,
+  };
+}
+
+/** Max-heap on regret; equal regrets pop the lower cell first. */
+class RegretHeap {
+  #keys: Float64Array;
+  #cells: Int32Array;
+  size = 0;
+
+  constructor(capacity: number) {
+    this.#keys = new Float64Array(capacity);
+    this.#cells = new Int32Array(capacity);
+  }
+
+  /** True when (key, cell) ranks below the top, i.e. the top should go first. */
+  less(key: number, cell: number): boolean {
+    return this.#before(this.#keys[0] as number, this.#cells[0] as number, key, cell);
+  }
+
+  #before(k1: number, c1: number, k2: number, c2: number): boolean {
+    return k1 > k2 || (k1 === k2 && c1 < c2);
+  }
+
+  push(key: number, cell: number): void {
+    let i = this.size++;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.#before(key, cell, this.#keys[parent] as number, this.#cells[parent] as number)) break;
+      this.#keys[i] = this.#keys[parent] as number;
+      this.#cells[i] = this.#cells[parent] as number;
+      i = parent;
+    }
+    this.#keys[i] = key;
+    this.#cells[i] = cell;
+  }
+
+  pop(): { key: number; cell: number } {
+    const top = { key: this.#keys[0] as number, cell: this.#cells[0] as number };
+    const n = --this.size;
+    const key = this.#keys[n] as number;
+    const cell = this.#cells[n] as number;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      const right = child + 1;
+      if (
+        right < n &&
+        this.#before(
+          this.#keys[right] as number,
+          this.#cells[right] as number,
+          this.#keys[child] as number,
+          this.#cells[child] as number,
+        )
+      ) {
+        child = right;
+      }
+      if (!this.#before(this.#keys[child] as number, this.#cells[child] as number, key, cell)) break;
+      this.#keys[i] = this.#keys[child] as number;
+      this.#cells[i] = this.#cells[child] as number;
+      i = child;
+    }
+    this.#keys[i] = key;
+    this.#cells[i] = cell;
+    return top;
+  }
+}

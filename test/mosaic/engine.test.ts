@@ -1,0 +1,226 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildMosaic } from '../../src/mosaic/build.ts';
+import { MosaicError } from '../../src/mosaic/errors.ts';
+import type { Manifest } from '../../src/mosaic/manifest.ts';
+import { createTestContext, type TestContext } from '../helpers/context.ts';
+import { photoJpeg } from '../helpers/images.ts';
+import {
+  addFlatPhotos,
+  addPhoto,
+  blocksPng,
+  pixels,
+  pngClaiming,
+  type Rgb3,
+  tempDir,
+  writeTemp,
+} from './helpers.ts';
+
+const RED = { r: 220, g: 30, b: 30 };
+const GREEN = { r: 30, g: 180, b: 60 };
+const BLUE = { r: 30, g: 60, b: 200 };
+const YELLOW = { r: 240, g: 220, b: 40 };
+
+let ctx: TestContext;
+let out: string;
+beforeEach(() => {
+  ctx = createTestContext();
+  out = tempDir();
+});
+afterEach(() => {
+  ctx.dispose();
+  rmSync(out, { recursive: true, force: true });
+});
+
+const deps = () => ({ db: ctx.db, mediaDir: ctx.settings.mediaDir });
+const readManifest = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+const near = (data: Buffer, i: number, c: Rgb3, tol = 4) =>
+  Math.abs((data[i] as number) - c.r) <= tol &&
+  Math.abs((data[i + 1] as number) - c.g) <= tol &&
+  Math.abs((data[i + 2] as number) - c.b) <= tol;
+
+describe('mosaic engine', () => {
+  it('gives every cell of a flat-colour target a photo of exactly its colour, and the pixels agree with the manifest', async () => {
+    // 8×4 cells: four 4×2 blocks. 4 photos per colour, 2 uses each: only the exact answer fits.
+    const colourOf = await addFlatPhotos(ctx, [RED, GREEN, BLUE, YELLOW], 4);
+    const block = (col: number, row: number) =>
+      [
+        [RED, GREEN],
+        [BLUE, YELLOW],
+      ][row >> 1]?.[col >> 2] as Rgb3;
+    const target = writeTemp(
+      out,
+      'target.png',
+      await blocksPng(
+        Array.from({ length: 4 }, (_, row) => Array.from({ length: 8 }, (_, col) => block(col, row))),
+        40,
+        40,
+      ),
+    );
+
+    const result = await buildMosaic(deps(), {
+      out: join(out, 'm.png'),
+      target,
+      grid: { cols: 8, rows: 4 },
+      width: 320,
+    });
+
+    expect(result.stats).toMatchObject({
+      cols: 8,
+      rows: 4,
+      width: 320,
+      height: 160,
+      photos: 16,
+      photosShown: 16,
+      maxRepeats: 2,
+    });
+    const manifest = readManifest(result.files.manifestJson);
+    const img = await pixels(result.files.image);
+    expect([img.width, img.height]).toEqual([320, 160]);
+    for (const cell of manifest.cells) {
+      const wanted = block(cell.col, cell.row);
+      expect(colourOf.get(cell.postId as number), `cell ${cell.col},${cell.row}`).toEqual(wanted);
+      // Sample the cell's centre and a corner pixel of the output: the manifest's photo is there.
+      for (const [dx, dy] of [
+        [cell.width / 2, cell.height / 2],
+        [1, 1],
+      ] as const) {
+        const i = ((cell.y + dy) * img.width + cell.x + dx) * 3;
+        expect(near(img.data, i, wanted), `pixel of cell ${cell.cell}`).toBe(true);
+      }
+    }
+    // Two uses of a photo, both in its colour block, never side by side.
+    for (const post of manifest.posts) {
+      expect(post.cells.length).toBe(2);
+    }
+  });
+
+  it('holds the repeat limit and the minimum distance, shows every photo, and is deterministic', async () => {
+    for (let i = 0; i < 12; i++) await addPhoto(ctx, await photoJpeg(i + 1, 320, 240), { name: `p${i}` });
+    const opts = { out: join(out, 'a.jpg'), cells: 48, width: 480, minDistance: 3 };
+    const a = await buildMosaic(deps(), opts);
+    const b = await buildMosaic(deps(), { ...opts, out: join(out, 'b.jpg') });
+
+    const m = readManifest(a.files.manifestJson);
+    expect(m.cols * m.rows).toBeGreaterThanOrEqual(40);
+    const cap = Math.ceil((m.cols * m.rows) / 12);
+    expect(m.posts).toHaveLength(12);
+    for (const post of m.posts) {
+      expect(post.cells.length).toBeGreaterThanOrEqual(1);
+      expect(post.cells.length).toBeLessThanOrEqual(cap);
+      for (const c1 of post.cells) {
+        for (const c2 of post.cells) {
+          if (c1 === c2) continue;
+          const dx = (c1 % m.cols) - (c2 % m.cols);
+          const dy = Math.floor(c1 / m.cols) - Math.floor(c2 / m.cols);
+          expect(Math.hypot(dx, dy), `post ${post.postId} at ${c1} and ${c2}`).toBeGreaterThanOrEqual(3);
+        }
+      }
+    }
+    expect(a.stats.closestRepeat).toBeGreaterThanOrEqual(3);
+    expect(readFileSync(b.files.image).equals(readFileSync(a.files.image))).toBe(true);
+    expect(readFileSync(b.files.manifestCsv, 'utf8')).toBe(readFileSync(a.files.manifestCsv, 'utf8'));
+  });
+
+  it('builds from the built-in target without any file', async () => {
+    await addFlatPhotos(
+      ctx,
+      [RED, GREEN, BLUE, YELLOW, { r: 250, g: 250, b: 250 }, { r: 20, g: 30, b: 90 }],
+      2,
+    );
+    const result = await buildMosaic(deps(), { out: join(out, 'default.jpg'), cells: 48, width: 400 });
+    expect(result.manifest.target).toBe('default');
+    expect(result.stats.photosShown).toBe(12);
+    const img = await pixels(result.files.image);
+    expect(img.width).toBe(result.stats.width);
+    // The built-in sky runs from deep blue at the top to a warm dusk: blue above, red below.
+    const rowMean = (row: number, channel: number) => {
+      let sum = 0;
+      for (let x = 0; x < img.width; x++)
+        sum += img.data[((row * result.manifest.cellHeight + 2) * img.width + x) * 3 + channel] as number;
+      return sum / img.width;
+    };
+    const last = result.manifest.rows - 1;
+    expect(rowMean(0, 2)).toBeGreaterThan(rowMean(last, 2) + 40);
+    expect(rowMean(last, 0)).toBeGreaterThan(rowMean(0, 0) + 40);
+  });
+
+  it('refuses a target that is not an image, and a pixel bomb, with a clear error', async () => {
+    await addFlatPhotos(ctx, [RED, BLUE]);
+    const notImage = writeTemp(out, 'target.jpg', 'this is not a picture');
+    const bomb = writeTemp(out, 'bomb.png', await pngClaiming(100_000, 100_000));
+
+    const e1 = await buildMosaic(deps(), {
+      out: join(out, 'x.jpg'),
+      target: notImage,
+      cells: 4,
+      width: 64,
+    }).catch((e) => e);
+    expect(e1).toBeInstanceOf(MosaicError);
+    expect(e1).toMatchObject({ reason: 'bad-target' });
+    expect(e1.message).toMatch(/target\.jpg is not an image/);
+
+    const e2 = await buildMosaic(deps(), {
+      out: join(out, 'x.jpg'),
+      target: bomb,
+      cells: 4,
+      width: 64,
+    }).catch((e) => e);
+    expect(e2).toMatchObject({ reason: 'target-too-large' });
+    expect(e2.message).toMatch(/100000×100000 .*more than the limit of 100 MP/);
+
+    const e3 = await buildMosaic(deps(), { out: join(out, 'x.gif'), cells: 4, width: 64 }).catch((e) => e);
+    expect(e3).toMatchObject({ reason: 'unsupported-format' });
+  });
+
+  it('uses only photos with print consent unless asked, and blends toward the target', async () => {
+    const consented = await addFlatPhotos(ctx, [RED, BLUE]);
+    const other = await addPhoto(ctx, await photoJpeg(7, 320, 240), { name: 'No Print' }, { consent: false });
+    const target = writeTemp(out, 't.png', await blocksPng([[GREEN, GREEN]], 32, 32));
+
+    const print = await buildMosaic(deps(), {
+      out: join(out, 'print.png'),
+      target,
+      grid: { cols: 2, rows: 1 },
+      width: 64,
+    });
+    expect(print.manifest.posts.map((p) => p.postId).sort()).toEqual([...consented.keys()].sort());
+    expect(print.manifest.printConsent).toBe(true);
+
+    const screen = await buildMosaic(deps(), {
+      out: join(out, 'screen.png'),
+      target,
+      grid: { cols: 3, rows: 1 },
+      width: 96,
+      includeUnconsented: true,
+      blend: 100,
+    });
+    expect(screen.manifest.posts.map((p) => p.postId)).toContain(other);
+    expect(screen.manifest.printConsent).toBe(false);
+    // Blend 100 % reproduces the target.
+    const img = await pixels(screen.files.image);
+    for (const x of [5, 48, 90]) expect(near(img.data, (16 * img.width + x) * 3, GREEN, 2)).toBe(true);
+  });
+
+  it('writes a plain collage ordered by time or by colour, each photo once', async () => {
+    const ids: number[] = [];
+    const colours = [BLUE, RED, YELLOW, GREEN];
+    for (const [i, c] of colours.entries()) {
+      ids.push(...(await addFlatPhotos(ctx, [c])).keys());
+      void i;
+    }
+    const byTime = await buildMosaic(deps(), { out: join(out, 'time.jpg'), collage: 'time', width: 200 });
+    expect(byTime.manifest.kind).toBe('collage');
+    expect(byTime.manifest.cells.map((c) => c.postId).filter((p) => p !== null)).toEqual(ids);
+
+    const byColour = await buildMosaic(deps(), {
+      out: join(out, 'colour.jpg'),
+      collage: 'colour',
+      width: 200,
+    });
+    const order = byColour.manifest.cells.map((c) => c.postId).filter((p) => p !== null);
+    // Hue order from red: red, yellow, green, blue.
+    expect(order).toEqual([ids[1], ids[2], ids[3], ids[0]]);
+  });
+});
