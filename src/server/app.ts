@@ -13,6 +13,8 @@ import { adminAuthRoutes } from './routes/admin-auth.tsx';
 import { adminPageRoutes } from './routes/admin-pages.tsx';
 import { assetRoutes, mediaRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
+import { wallRoutes } from './routes/wall.tsx';
+import { WallHub } from './wall-hub.ts';
 
 export interface AppOptions {
   /** The scheduled sources, for the dashboard's health table. */
@@ -25,6 +27,7 @@ export function createApp(ctx: AppContext, options: AppOptions = {}) {
   const moderation = createModeration({ db: ctx.db, media: ctx.media, bus: ctx.bus });
   const feed = new ChangeFeed(ctx.db);
   const adminHub = createAdminHub(ctx, feed);
+  const wallHub = new WallHub(ctx, feed);
   feed.start();
 
   const app = new Hono<AppEnv>();
@@ -39,6 +42,7 @@ export function createApp(ctx: AppContext, options: AppOptions = {}) {
   app.use('/api/admin/*', securityHeaders(), sameOriginOnly);
 
   app.route('/', healthRoutes(ctx));
+  app.route('/', wallRoutes(ctx, wallHub));
   app.route('/assets', assetRoutes());
   app.route('/media', mediaRoutes(ctx));
   app.route('/admin', adminAuthRoutes(auth));
@@ -49,9 +53,11 @@ export function createApp(ctx: AppContext, options: AppOptions = {}) {
     app,
     auth,
     feed,
+    wallHub,
     close() {
       feed.stop();
       adminHub.close();
+      wallHub.close();
     },
   };
 }
