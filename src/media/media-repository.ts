@@ -41,7 +41,9 @@ const WALL_WEBP = { quality: 82, effort: 0 } as const;
 const THUMB_WEBP = { quality: 78, effort: 0 } as const;
 // 4:4:4 keeps the tile's colours exact enough for the mosaic matcher; it is tiny anyway.
 const TILE_JPEG = { quality: 90, chromaSubsampling: '4:4:4' } as const;
-const ORIGINAL_QUALITY = 92;
+// Without Huffman optimisation: it is a second pass over a full-size image (a third of the
+// re-encode time) for ~5% smaller files.
+const ORIGINAL_JPEG = { quality: 92, optimiseCoding: false } as const;
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -279,10 +281,7 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
     // libheif has applied irot/imir already: no autoOrient, the EXIF orientation must be ignored.
     const options: SharpOptions = { ...rawInput(decoded), limitInputPixels: resolved.maxPixels };
     const [original, derived] = await Promise.all([
-      sharp(decoded.data, options)
-        .flatten({ background: WHITE })
-        .jpeg({ quality: ORIGINAL_QUALITY })
-        .toBuffer(),
+      sharp(decoded.data, options).flatten({ background: WHITE }).jpeg(ORIGINAL_JPEG).toBuffer(),
       wallPixels(decoded.data, options, false).then(renderDerivatives),
     ]);
     return { original, width: decoded.width, height: decoded.height, ...derived };
@@ -312,7 +311,7 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
         .autoOrient()
         .flatten({ background: WHITE })
         .toColourspace('srgb')
-        .jpeg({ quality: ORIGINAL_QUALITY, chromaSubsampling })
+        .jpeg({ ...ORIGINAL_JPEG, chromaSubsampling })
         .toBuffer({ resolveWithObject: true }),
       wallPixels(bytes, decodeOptions, true).then(renderDerivatives),
     ]);
