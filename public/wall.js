@@ -54,11 +54,20 @@
       li.className = 'cell empty';
       const img = document.createElement('img');
       img.alt = '';
-      const cap = document.createElement('p');
+      const cap = document.createElement('div');
       cap.className = 'cap';
+      const who = document.createElement('p');
+      const net = document.createElement('img');
+      net.className = 'net';
+      const name = document.createElement('span');
+      name.className = 'name';
+      const text = document.createElement('p');
+      text.className = 'ctext';
+      who.append(net, name);
+      cap.append(who, text);
       li.append(img, cap);
       grid.append(li);
-      cells.push({ li, img, cap, post: null, at: 0 });
+      cells.push({ li, img, cap, net, name, text, post: null, at: 0 });
     }
     while (cells.length > n) cells.pop().li.remove();
   }
@@ -126,25 +135,45 @@
     spotlight.classList.add('enter');
     spotlightPost = post;
     waiting.hidden = true;
-    if (previous && previous.id !== post.id && byId.has(previous.id)) placeInGrid(previous);
+    // A photo is on screen once: the spotlight's new photo leaves its grid cell to the previous one.
+    const vacated = cells.find((c) => c.post && c.post.id === post.id);
+    if (vacated) clearCell(vacated);
+    if (previous && previous.id !== post.id && byId.has(previous.id)) placeInGrid(previous, vacated);
   }
 
-  async function placeInGrid(post) {
+  function clearCell(cell) {
+    cell.post = null;
+    cell.at = 0;
+    cell.li.classList.add('empty');
+    cell.img.removeAttribute('src');
+    cell.name.textContent = '';
+    cell.text.textContent = '';
+    cell.net.hidden = true;
+    delete cell.li.dataset.id;
+  }
+
+  async function placeInGrid(post, preferred) {
     if (cells.length === 0) return;
-    if (cells.some((cell) => cell.post && cell.post.id === post.id)) return;
+    if (isShown(post.id)) return;
     const url = post.media[0].thumbUrl;
     try {
       await preload(url);
     } catch {
       return;
     }
-    if (!byId.has(post.id)) return;
+    if (!byId.has(post.id) || isShown(post.id)) return;
     // Fill an empty cell first, else replace the one shown longest.
-    const cell = cells.find((c) => !c.post) || cells.reduce((a, b) => (a.at <= b.at ? a : b));
+    const cell =
+      (preferred && !preferred.post && preferred) ||
+      cells.find((c) => !c.post) ||
+      cells.reduce((a, b) => (a.at <= b.at ? a : b));
     cell.li.classList.remove('enter', 'empty');
     cell.img.src = url;
     cell.img.alt = post.media[0].alt || '';
-    cell.cap.textContent = handleOf(post) ? `${post.author.name} ${handleOf(post)}` : post.author.name;
+    setNetworkMark(cell.net, post.network);
+    cell.name.textContent = handleOf(post) ? `${post.author.name} ${handleOf(post)}` : post.author.name;
+    // X asks that a post shown on a broadcast carry its text, name, @username and logo.
+    cell.text.textContent = post.text;
     cell.li.dataset.id = String(post.id);
     cell.post = post;
     cell.at = Date.now();
@@ -181,12 +210,7 @@
     if (index >= 0) fresh.splice(index, 1);
     for (const cell of cells) {
       if (cell.post && cell.post.id === id) {
-        cell.post = null;
-        cell.at = 0;
-        cell.li.classList.add('empty');
-        cell.img.removeAttribute('src');
-        cell.cap.textContent = '';
-        delete cell.li.dataset.id;
+        clearCell(cell);
         const replacement = pool.find((p) => !isShown(p.id));
         if (replacement) placeInGrid(replacement);
       }

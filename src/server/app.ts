@@ -11,7 +11,7 @@ import { loadOrganizer } from './middleware/session.ts';
 import { adminApiRoutes, createAdminHub } from './routes/admin-api.ts';
 import { adminAuthRoutes } from './routes/admin-auth.tsx';
 import { adminPageRoutes } from './routes/admin-pages.tsx';
-import { assetRoutes, mediaRoutes } from './routes/files.ts';
+import { assetRoutes, faviconRoute, mediaRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 import { wallRoutes } from './routes/wall.tsx';
 import { WallHub } from './wall-hub.ts';
@@ -44,6 +44,7 @@ export function createApp(ctx: AppContext, options: AppOptions = {}) {
   app.route('/', healthRoutes(ctx));
   app.route('/', wallRoutes(ctx, wallHub));
   app.route('/assets', assetRoutes());
+  app.route('/', faviconRoute());
   app.route('/media', mediaRoutes(ctx));
   app.route('/admin', adminAuthRoutes(auth));
   app.route('/admin', adminPageRoutes(ctx, moderation, options.sourceIds ?? (() => [])));

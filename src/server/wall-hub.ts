@@ -86,6 +86,9 @@ export class WallHub {
   }
 
   open(lastEventId: number | null): Response {
+    // Catch up with what is committed now, so the replay below covers it and live events
+    // start right after it.
+    this.feed.poll();
     return this.hub.open((client: SseClient) => {
       if (lastEventId !== null && lastEventId < this.feed.lastId) {
         const missed = this.feed.since(lastEventId, MAX_REPLAY + 1);
