@@ -116,7 +116,11 @@ describe('the admin routes', () => {
   it('ends the session at logout: the cookie no longer opens anything', async () => {
     const cookie = await login(server.url, 'bob', 'bob has a long password');
     expect((await fetch(`${server.url}/api/admin/posts`, { headers: { cookie } })).status).toBe(200);
-    await fetch(`${server.url}/admin/logout`, { method: 'POST', redirect: 'manual', headers: { cookie, origin: server.url } });
+    await fetch(`${server.url}/admin/logout`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie, origin: server.url },
+    });
     expect((await fetch(`${server.url}/api/admin/posts`, { headers: { cookie } })).status).toBe(401);
   });
 });

@@ -77,7 +77,7 @@ export function adminApiRoutes(ctx: AppContext, moderation: Moderation, feed: Ch
   });
 
   app.post(
-    '/posts/:id/:action',
+    '/posts/:id{[0-9]+}/:action{approve|reject|feature|unfeature|pending|remove}',
     zValidator('param', actionParam),
     zValidator('json', decisionBody, { optional: true }),
     async (c) => {
