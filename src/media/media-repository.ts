@@ -146,7 +146,8 @@ async function tileFeatures(tile: Buffer): Promise<ImageFeatures> {
 
 async function writeAtomic(dir: string, name: string, data: Buffer): Promise<void> {
   const target = path.join(dir, name);
-  const tmp = path.join(dir, `${name}.${randomBytes(6).toString('hex')}.tmp`);
+  // The writer's pid in the name tells a later run whether the write is still in flight.
+  const tmp = path.join(dir, `${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const handle = await open(tmp, 'wx', 0o644);
     try {
@@ -160,6 +161,30 @@ async function writeAtomic(dir: string, name: string, data: Buffer): Promise<voi
     await unlink(tmp).catch(() => {});
     throw error;
   }
+}
+
+function writerIsGone(tmpName: string): boolean {
+  const pid = Number(/\.(\d+)\.[0-9a-f]+\.tmp$/.exec(tmpName)?.[1]);
+  if (!pid) return false;
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** Deletes temp files whose writer died (kill -9 between open and rename): nothing half-written stays. */
+async function removeDeadTemps(dir: string): Promise<string[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.endsWith('.tmp') || !writerIsGone(name)) continue;
+    await unlink(path.join(dir, name)).catch(() => {});
+    removed.push(name);
+  }
+  return removed;
 }
 
 /** Makes the renames themselves durable: they live in the directory, not in the files. */
@@ -339,6 +364,7 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
       const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
       const kind = checkSize(bytes);
       const sha = createHash('sha256').update(bytes).digest('hex');
+      await removeDeadTemps(shaDir(sha));
       const existing = await reuse(sha, kind);
       if (existing) return existing;
 
@@ -395,7 +421,7 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
             if (!file.isFile() || !file.name.endsWith('.tmp')) continue;
             const filePath = path.join(dir, file.name);
             const fileStat = await stat(filePath).catch(() => null);
-            if (!fileStat || fileStat.mtimeMs >= cutoff) continue;
+            if (!fileStat || (fileStat.mtimeMs >= cutoff && !writerIsGone(file.name))) continue;
             await unlink(filePath).catch((error) => {
               if (!isNotFound(error)) throw error;
             });

@@ -13,6 +13,7 @@ import { adminAuthRoutes } from './routes/admin-auth.tsx';
 import { adminPageRoutes } from './routes/admin-pages.tsx';
 import { assetRoutes, faviconRoute, mediaRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
+import { submitRoutes } from './routes/submit.tsx';
 import { wallRoutes } from './routes/wall.tsx';
 import { WallHub } from './wall-hub.ts';
 
@@ -43,6 +44,7 @@ export function createApp(ctx: AppContext, options: AppOptions = {}) {
 
   app.route('/', healthRoutes(ctx));
   app.route('/', wallRoutes(ctx, wallHub));
+  app.route('/', submitRoutes(ctx));
   app.route('/assets', assetRoutes());
   app.route('/', faviconRoute());
   app.route('/media', mediaRoutes(ctx));
