@@ -302,12 +302,13 @@ export async function buildAndRecord(
   options: StoredMosaicOptions,
   onProgress?: (p: MosaicProgress) => void,
   existingId?: string,
+  tuning: Pick<MosaicOptions, 'workers'> = {},
 ): Promise<MosaicResult> {
   const record = existingId
     ? await deps.store.update(existingId, { status: 'building', error: null, options })
     : await deps.store.create(options);
   try {
-    const result = await buildMosaic(deps, options, onProgress);
+    const result = await buildMosaic(deps, { ...options, ...tuning }, onProgress);
     await deps.store.update(record.id, {
       status: 'ready',
       finishedAt: new Date().toISOString(),

@@ -1,3 +1,24 @@
+export interface LibraryIndex {
+  means: Float64Array;
+  order: Int32Array;
+  sortedL: Float64Array;
+}
+
+export function libraryIndex(library: Float32Array, photos: number): LibraryIndex;
+
+export function nearest(
+  target: Float32Array,
+  c: number,
+  library: Float32Array,
+  index: LibraryIndex,
+  weightL: number,
+  k: number,
+  accept: ((photo: number) => boolean) | null,
+  idx: Int32Array,
+  cost: Float64Array,
+  base: number,
+): number;
+
 export function topCandidates(
   target: Float32Array,
   library: Float32Array,

@@ -3,55 +3,113 @@
 // node, tsx and vitest alike (a .ts worker would need a loader in each of them).
 
 const VALUES = 48;
+const CELLS = 16;
+
+/** Mean L, a, b of each photo's grid, and photo indices sorted by mean L. */
+export function libraryIndex(library, photos) {
+  const means = new Float64Array(photos * 3);
+  for (let p = 0; p < photos; p++) {
+    for (let j = 0; j < VALUES; j += 3) {
+      means[p * 3] += library[p * VALUES + j] / CELLS;
+      means[p * 3 + 1] += library[p * VALUES + j + 1] / CELLS;
+      means[p * 3 + 2] += library[p * VALUES + j + 2] / CELLS;
+    }
+  }
+  const order = Int32Array.from({ length: photos }, (_, i) => i).sort(
+    (a, b) => means[a * 3] - means[b * 3] || a - b,
+  );
+  const sortedL = Float64Array.from(order, (p) => means[p * 3]);
+  return { means, order, sortedL };
+}
+
+/**
+ * The k nearest photos of cell `c` that `accept` lets through (all when null), written to
+ * idx/cost from `base`, nearest first, ties to the lower photo index; returns how many.
+ *
+ * Pruned: the summed squared difference of 16 sub-cells is at least 16 times the squared
+ * difference of the means (Cauchy–Schwarz), so photos are visited outward from the cell's mean
+ * lightness and the walk stops once the lightness gap alone rules out the rest.
+ */
+export function nearest(target, c, library, index, weightL, k, accept, idx, cost, base) {
+  const { means, order, sortedL } = index;
+  const photos = order.length;
+  const o = c * VALUES;
+  let tl = 0;
+  let ta = 0;
+  let tb = 0;
+  for (let j = 0; j < VALUES; j += 3) {
+    tl += target[o + j];
+    ta += target[o + j + 1];
+    tb += target[o + j + 2];
+  }
+  tl /= CELLS;
+  ta /= CELLS;
+  tb /= CELLS;
+  // First photo with mean L >= the cell's.
+  let lo = 0;
+  let hi = photos;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sortedL[mid] < tl) lo = mid + 1;
+    else hi = mid;
+  }
+  let up = lo;
+  let down = lo - 1;
+  let n = 0;
+  let worst = Number.POSITIVE_INFINITY;
+  let worstIdx = 0x7fffffff;
+  while (up < photos || down >= 0) {
+    const dUp = up < photos ? sortedL[up] - tl : Number.POSITIVE_INFINITY;
+    const dDown = down >= 0 ? tl - sortedL[down] : Number.POSITIVE_INFINITY;
+    const gap = Math.min(dUp, dDown);
+    if (n === k && CELLS * weightL * gap * gap > worst) break;
+    const p = dUp <= dDown ? order[up++] : order[down--];
+    if (accept !== null && !accept(p)) continue;
+    const dl = tl - means[p * 3];
+    const da = ta - means[p * 3 + 1];
+    const db = tb - means[p * 3 + 2];
+    if (n === k && CELLS * (weightL * dl * dl + da * da + db * db) > worst) continue;
+    const q = p * VALUES;
+    let s = 0;
+    for (let j = 0; j < VALUES; j += 3) {
+      const el = target[o + j] - library[q + j];
+      const ea = target[o + j + 1] - library[q + j + 1];
+      const eb = target[o + j + 2] - library[q + j + 2];
+      s += weightL * el * el + ea * ea + eb * eb;
+      if (s > worst) break;
+    }
+    if (n === k && (s > worst || (s === worst && p > worstIdx))) continue;
+    let i = n < k ? n++ : k - 1;
+    while (i > 0 && (cost[base + i - 1] > s || (cost[base + i - 1] === s && idx[base + i - 1] > p))) {
+      cost[base + i] = cost[base + i - 1];
+      idx[base + i] = idx[base + i - 1];
+      i--;
+    }
+    cost[base + i] = s;
+    idx[base + i] = p;
+    if (n === k) {
+      worst = cost[base + k - 1];
+      worstIdx = idx[base + k - 1];
+    }
+  }
+  for (let i = n; i < k; i++) {
+    idx[base + i] = -1;
+    cost[base + i] = Number.POSITIVE_INFINITY;
+  }
+  return n;
+}
 
 /**
  * Fills `outIdx`/`outCost` (length (to - from) * k) with the k nearest photos of cells
- * [from, to), nearest first; ties keep the lower photo index first, so the result does not
- * depend on how cells are split between threads.
- * @param {Float32Array} target cells × 48
- * @param {Float32Array} library photos × 48
- * @param {number} photos
- * @param {number} from
- * @param {number} to
- * @param {number} k
- * @param {number} weightL
- * @param {Int32Array} outIdx
- * @param {Float32Array} outCost
+ * [from, to). The result does not depend on how cells are split between threads.
  */
 export function topCandidates(target, library, photos, from, to, k, weightL, outIdx, outCost) {
-  const t = new Float64Array(VALUES);
+  const index = libraryIndex(library, photos);
   const idx = new Int32Array(k);
   const cost = new Float64Array(k);
   for (let c = from; c < to; c++) {
-    for (let j = 0; j < VALUES; j++) t[j] = target[c * VALUES + j];
-    let n = 0;
-    let worst = Number.POSITIVE_INFINITY;
-    for (let p = 0; p < photos; p++) {
-      const o = p * VALUES;
-      let s = 0;
-      for (let j = 0; j < VALUES; j += 3) {
-        const dl = t[j] - library[o + j];
-        const da = t[j + 1] - library[o + j + 1];
-        const db = t[j + 2] - library[o + j + 2];
-        s += weightL * dl * dl + da * da + db * db;
-        // Most photos are far from most cells: stop as soon as this one cannot make the list.
-        if (s >= worst) break;
-      }
-      if (s >= worst) continue;
-      let i = n < k ? n++ : k - 1;
-      while (i > 0 && cost[i - 1] > s) {
-        cost[i] = cost[i - 1];
-        idx[i] = idx[i - 1];
-        i--;
-      }
-      cost[i] = s;
-      idx[i] = p;
-      if (n === k) worst = cost[k - 1];
-    }
-    const base = (c - from) * k;
-    for (let i = 0; i < k; i++) {
-      outIdx[base + i] = i < n ? idx[i] : -1;
-      outCost[base + i] = i < n ? cost[i] : Number.POSITIVE_INFINITY;
-    }
+    nearest(target, c, library, index, weightL, k, null, idx, cost, 0);
+    outIdx.set(idx, (c - from) * k);
+    for (let i = 0; i < k; i++) outCost[(c - from) * k + i] = cost[i];
   }
 }

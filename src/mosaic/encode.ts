@@ -60,7 +60,11 @@ export async function encodeImage(img: Rgb, file: string, quality = 90, dpi = 30
 export async function writeDeepZoom(img: Rgb, dir: string, quality = 80): Promise<string> {
   await mkdir(dir, { recursive: true });
   await rm(join(dir, 'mosaic_files'), { recursive: true, force: true });
-  const dzi = join(dir, 'mosaic.dzi');
-  await fromRaw(img).jpeg({ quality }).tile({ size: 254, overlap: 1, layout: 'dz' }).toFile(dzi);
-  return dzi;
+  // libvips appends .dzi and _files to the name it is given.
+  await fromRaw(img)
+    .jpeg({ quality })
+    .tile({ size: 254, overlap: 1, layout: 'dz' })
+    .toFile(join(dir, 'mosaic'));
+  await rm(join(dir, 'mosaic_files', 'vips-properties.xml'), { force: true });
+  return join(dir, 'mosaic.dzi');
 }

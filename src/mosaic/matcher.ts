@@ -1,4 +1,5 @@
 import { findCandidates } from './candidates.ts';
+import { libraryIndex, nearest } from './candidates-kernel.mjs';
 import { MosaicError } from './errors.ts';
 import { GRID_VALUES } from './target.ts';
 
@@ -34,6 +35,8 @@ export interface MatchResult {
    * broke the distance least.
    */
   closestRepeat: number;
+  /** Seconds per phase: candidates, greedy, coverage, spacing, local. */
+  timings: Record<string, number>;
   /** Mean over cells of the summed squared Lab difference of the 16 sub-cells. */
   meanCost: number;
 }
@@ -54,8 +57,9 @@ export function defaultMinDistance(cells: number, maxRepeats: number): number {
  * (when there are at least as many cells as photos) every photo at least once, so every
  * supporter is in the picture.
  *
- * A global heuristic rather than first-come order: (1) greedy by regret — the cell that would
- * lose most by not getting its best available photo chooses first; (2) every unused photo
+ * A global heuristic rather than first-come order: (1) global greedy — of all cells, the one
+ * whose best available photo fits best takes it first (tried against greedy by regret, which
+ * did worse on both synthetic grids and real photos); (2) every unused photo
  * replaces a surplus repeat where that costs least; (3) local search: moves and pairwise swaps
  * while they lower the total. Deterministic: ties go to the lower index.
  */
@@ -80,8 +84,16 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
   const k = Math.min(photos, input.candidates ?? 48);
   const V = GRID_VALUES;
 
+  const timings: Record<string, number> = {};
+  let lapStart = performance.now();
+  const lap = (name: string) => {
+    const now = performance.now();
+    timings[name] = Math.round(now - lapStart) / 1000;
+    lapStart = now;
+  };
   const cand = await findCandidates(target, library, cells, photos, k, wL, input.workers);
   const candIdx = cand.idx;
+  lap('candidates');
 
   const costOf = (c: number, p: number, bound = Number.POSITIVE_INFINITY): number => {
     const o = c * V;
@@ -154,43 +166,46 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
   const available = (p: number, c: number): boolean =>
     (uses[p] as number) < cap && (relaxed[c] === 1 || farEnough(p, c));
 
-  // --- 1. greedy by regret -------------------------------------------------------------
+  // --- 1. global greedy ----------------------------------------------------------------
   const ptr = new Int32Array(cells);
+
+  const index = libraryIndex(library, photos);
+  const refillIdx = new Int32Array(k);
+  const refillCost = new Float64Array(k);
 
   /** Replaces a cell's exhausted list with the nearest photos still available to it. */
   const refill = (c: number): void => {
-    for (const relax of [false, true]) {
-      if (relax) relaxed[c] = 1;
-      const idx = new Int32Array(k).fill(-1);
-      const cost = new Float64Array(k).fill(Number.POSITIVE_INFINITY);
-      let n = 0;
-      for (let p = 0; p < photos; p++) {
-        if (!available(p, c)) continue;
-        // Relaxed, the least violation of the distance wins first, then the colour.
-        const base = relax ? violation(p, c) * VIOLATION : 0;
-        const s = base + costOf(c, p, n === k ? (cost[k - 1] as number) - base : Number.POSITIVE_INFINITY);
-        if (n === k && s >= (cost[k - 1] as number)) continue;
-        let i = n < k ? n++ : k - 1;
-        while (i > 0 && (cost[i - 1] as number) > s) {
-          cost[i] = cost[i - 1] as number;
-          idx[i] = idx[i - 1] as number;
-          i--;
-        }
-        cost[i] = s;
-        idx[i] = p;
+    if (nearest(target, c, library, index, wL, k, (p) => available(p, c), refillIdx, refillCost, 0) > 0) {
+      candIdx.set(refillIdx, c * k);
+      ptr[c] = 0;
+      return;
+    }
+    // Every photo under its cap is too close: take the one that breaks the distance least.
+    relaxed[c] = 1;
+    const idx = new Int32Array(k).fill(-1);
+    const cost = new Float64Array(k).fill(Number.POSITIVE_INFINITY);
+    let n = 0;
+    for (let p = 0; p < photos; p++) {
+      if ((uses[p] as number) >= cap) continue;
+      const s = violation(p, c) * VIOLATION + costOf(c, p);
+      if (n === k && s >= (cost[k - 1] as number)) continue;
+      let i = n < k ? n++ : k - 1;
+      while (i > 0 && (cost[i - 1] as number) > s) {
+        cost[i] = cost[i - 1] as number;
+        idx[i] = idx[i - 1] as number;
+        i--;
       }
-      if (n > 0) {
-        candIdx.set(idx, c * k);
-        ptr[c] = 0;
-        return;
-      }
+      cost[i] = s;
+      idx[i] = p;
     }
     // cap × photos ≥ cells guarantees a photo below its cap while a cell is empty.
-    throw new Error(`no photo left for cell ${c}`);
+    if (n === 0) throw new Error(`no photo left for cell ${c}`);
+    candIdx.set(idx, c * k);
+    ptr[c] = 0;
   };
 
-  /** Best available photo of a cell and the regret of not getting it. */
-  const best = (c: number): { photo: number; regret: number } => {
+  /** Best available photo of a cell, and the cell's priority: the nearer the fit, the sooner. */
+  const best = (c: number): { photo: number; priority: number } => {
     for (;;) {
       while ((ptr[c] as number) < k) {
         const p = candIdx[c * k + (ptr[c] as number)] as number;
@@ -202,26 +217,23 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
       refill(c);
     }
     const photo = candIdx[c * k + (ptr[c] as number)] as number;
-    const first = costOf(c, photo);
-    for (let i = (ptr[c] as number) + 1; i < k; i++) {
-      const p = candIdx[c * k + i] as number;
-      if (p < 0) break;
-      if (available(p, c)) return { photo, regret: costOf(c, p) - first };
-    }
-    return { photo, regret: Number.POSITIVE_INFINITY };
+    return { photo, priority: -costOf(c, photo) };
   };
 
-  const heap = new RegretHeap(cells);
-  for (let c = 0; c < cells; c++) heap.push(best(c).regret, c);
+  const heap = new PriorityHeap(cells);
+  for (let c = 0; c < cells; c++) heap.push(best(c).priority, c);
   while (heap.size > 0) {
     const { key, cell } = heap.pop();
     const choice = best(cell);
-    if (choice.regret < key && heap.size > 0 && heap.less(choice.regret, cell)) {
-      heap.push(choice.regret, cell);
+    // Its best photo went elsewhere meanwhile: back in line at its new place.
+    if (choice.priority < key && heap.size > 0 && heap.less(choice.priority, cell)) {
+      heap.push(choice.priority, cell);
       continue;
     }
     place(choice.photo, cell);
   }
+
+  lap('greedy');
 
   // --- 2. every photo at least once ------------------------------------------------------
   if (cells >= photos) {
@@ -245,6 +257,8 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
       place(p, bestCell);
     }
   }
+
+  lap('coverage');
 
   // --- 3. cells that had to break the distance: trade them away ---------------------------
   if (d2 > 0) {
@@ -280,12 +294,19 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
     }
   }
 
+  lap('spacing');
+
   // --- 4. local search ---------------------------------------------------------------------
   const EPS = 1e-6;
-  for (let pass = 0; pass < 8; pass++) {
+  // A polish, not the solver: bounded so a small library with many repeats (every candidate
+  // sits in dozens of cells) cannot turn it into minutes.
+  const localK = Math.min(k, 16);
+  let budget = 4_000_000;
+  for (let pass = 0; pass < 6 && budget > 0; pass++) {
     let improved = 0;
     for (let c = 0; c < cells; c++) {
-      for (let i = 0; i < k; i++) {
+      budget -= localK * (cap + 1);
+      for (let i = 0; i < localK; i++) {
         const p1 = assignment[c] as number;
         const p2 = candIdx[c * k + i] as number;
         if (p2 < 0) break;
@@ -303,6 +324,8 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
         // Swap with a cell that holds p2.
         for (let j = 0; j < (uses[p2] as number); j++) {
           const c2 = places[p2 * cap + j] as number;
+          const room = cur + (current[c2] as number) - cost2 - EPS;
+          if (costOf(c2, p1, room) >= room) continue;
           const gain = cur + (current[c2] as number) - cost2 - costOf(c2, p1);
           if (gain <= EPS || !farEnough(p2, c, c2) || !farEnough(p1, c2, c)) continue;
           unplace(p1, c);
@@ -316,6 +339,8 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
     }
     if (improved === 0) break;
   }
+
+  lap('local');
 
   let total = 0;
   for (let c = 0; c < cells; c++) total += current[c] as number;
@@ -339,11 +364,12 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
     minDistance,
     closestRepeat: Math.sqrt(closest2),
     meanCost: total / cells,
+    timings,
   };
 }
 
-/** Max-heap on regret; equal regrets pop the lower cell first. */
-class RegretHeap {
+/** Max-heap on priority; equal priorities pop the lower cell first. */
+class PriorityHeap {
   #keys: Float64Array;
   #cells: Int32Array;
   size = 0;
