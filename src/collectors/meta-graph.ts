@@ -187,16 +187,18 @@ export class GraphClient {
 
   /**
    * GET `path` (relative to the base URL) or a `paging.next` URL on the same origin. Returns the
-   * parsed JSON; `onMissing: 'null'` turns a "does not exist" answer into null (re-checks).
+   * parsed JSON; `missingAsNull` turns a "does not exist" answer into null (re-checks), and
+   * `beforeSend` runs before every request sent (a retry included), to count it against a budget.
    */
   async get(
     pathOrUrl: string,
     params: Record<string, string> = {},
-    onMissing: 'throw' | 'null' = 'throw',
+    call: { missingAsNull?: boolean; beforeSend?: () => void } = {},
   ): Promise<unknown> {
     const url = this.#url(pathOrUrl, params);
     for (let attempt = 0; ; attempt++) {
       await this.#gate();
+      call.beforeSend?.();
       const { status, json, headers } = await this.#send(url);
       const usage = readUsage(headers, this.now());
       if (usage.percent !== null && usage.percent >= USAGE_CEILING) {
@@ -206,7 +208,7 @@ export class GraphClient {
       const error = status === 200 ? null : graphErrorSchema.safeParse(json ?? {});
       if (!error) return json;
       const graph = error.success ? error.data.error : null;
-      if (graph && isMissingObject(graph) && onMissing === 'null') return null;
+      if (graph && isMissingObject(graph) && call.missingAsNull) return null;
       if (graph && isRateLimitError(graph) && attempt === 0) {
         this.#blockedUntil = usage.regainAt ?? this.now() + this.config.options.rateLimitBackoffMs;
         this.#blockedBy = `${status} (#${graph.code}) ${graph.message}`;
@@ -437,7 +439,8 @@ export async function recheckByLookup(
   let alive = 0;
   let removed = 0;
   const exists = async (remoteId: string) =>
-    (await client.get(`/${encodeURIComponent(remoteId)}`, { fields: 'id' }, 'null')) !== null;
+    (await client.get(`/${encodeURIComponent(remoteId)}`, { fields: 'id' }, { missingAsNull: true })) !==
+    null;
   try {
     for (const row of rows) {
       if (ctx.signal.aborted) throw new GraphStop('aborted', 'stopped before the re-check ended');

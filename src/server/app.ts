@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { csrf } from 'hono/csrf';
+import { HTTPException } from 'hono/http-exception';
 import { type AuthService, createAuthService } from '../auth/auth.ts';
 import type { AppContext } from '../context.ts';
 import { ChangeFeed } from '../events/change-feed.ts';
@@ -33,6 +34,7 @@ export function createApp(ctx: AppContext, options: AppOptions = {}) {
 
   const app = new Hono<AppEnv>();
   app.onError((error, c) => {
+    if (error instanceof HTTPException) return error.getResponse();
     log.error({ err: error, path: c.req.path }, 'request failed');
     return c.json({ error: 'internal error' }, 500);
   });

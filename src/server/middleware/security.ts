@@ -14,9 +14,12 @@ export const PAGE_CSP = {
   frameAncestors: ["'none'"],
 };
 
-export const securityHeaders = (frameAncestors: string[] = ["'none'"]): MiddlewareHandler =>
+export const securityHeaders = (
+  frameAncestors: string[] = ["'none'"],
+  extra: Partial<typeof PAGE_CSP> = {},
+): MiddlewareHandler =>
   secureHeaders({
-    contentSecurityPolicy: { ...PAGE_CSP, frameAncestors },
+    contentSecurityPolicy: { ...PAGE_CSP, ...extra, frameAncestors },
     xFrameOptions: frameAncestors.includes("'none'") ? 'DENY' : false,
     referrerPolicy: 'same-origin',
     crossOriginResourcePolicy: 'same-origin',

@@ -185,7 +185,8 @@ export function submitRoutes(ctx: AppContext) {
       ? c.json({ error: message }, status)
       : c.html(<FormPage lang={lang} error={message} />, status);
 
-  app.use('/submit', securityHeaders(), csrf());
+  // blob: for the preview of the photo chosen, drawn before it is sent.
+  app.use('/submit', securityHeaders(["'none'"], { imgSrc: ["'self'", 'data:', 'blob:'] }), csrf());
   app.use('/submit/*', securityHeaders());
   app.get('/submit', (c) => c.html(<FormPage lang={langOf(c)} />));
   app.get('/submit/thanks', (c) => c.html(<ThanksPage lang={langOf(c)} />));
