@@ -78,7 +78,13 @@ const ASPECTS: Array<[number, number]> = [
  * colours, and sensor-like noise; drawn at 1/4 size and upscaled, as detail is not the point
  * (cells are 80 px) but colour layout is.
  */
-async function fakePhoto(seed: number, width: number, height: number, quality: number): Promise<Buffer> {
+async function fakePhoto(
+  seed: number,
+  width: number,
+  height: number,
+  quality: number,
+  blobCount?: number,
+): Promise<Buffer> {
   const rand = rng(seed * 7919 + 17);
   const w = Math.ceil(width / 4);
   const h = Math.ceil(height / 4);
@@ -91,10 +97,10 @@ async function fakePhoto(seed: number, width: number, height: number, quality: n
   const c0 = colour();
   const c1 = colour();
   const angle = rand() * Math.PI * 2;
-  const blobs = Array.from({ length: 2 + Math.floor(rand() * 5) }, () => ({
+  const blobs = Array.from({ length: blobCount ?? 2 + Math.floor(rand() * 5) }, () => ({
     x: rand() * w,
     y: rand() * h,
-    r: (0.1 + rand() * 0.35) * Math.min(w, h),
+    r: (blobCount ? 0.03 + rand() * 0.2 : 0.1 + rand() * 0.35) * Math.min(w, h),
     c: colour(),
   }));
   const data = Buffer.alloc(w * h * 3);
@@ -143,7 +149,8 @@ async function generateCorpus(dir: string, n: number, log: (s: string) => void):
       }
     }),
   );
-  writeFileSync(join(dir, 'target.jpg'), await fakePhoto(999_999, 4000, 3000, 92));
+  // The target needs the structure of a scene at every scale, not one soft gradient.
+  writeFileSync(join(dir, 'target.jpg'), await fakePhoto(999_999, 4000, 3000, 92, 60));
   log(`generated ${n} photos and a target in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
@@ -162,10 +169,9 @@ async function metapixelUsage(tableFile: string): Promise<{ shown: number; maxRe
   if (!existsSync(tableFile)) return null;
   const counts = new Map<string, number>();
   const text = await readFile(tableFile, 'utf8');
-  // Lines of a --collage/--out table: "x y w h filename"; the exact layout differs by version.
-  for (const line of text.split('\n')) {
-    const m = /(\S+\.(?:jpe?g|png))\s*\)?\s*$/i.exec(line.trim());
-    if (m) counts.set(m[1] as string, (counts.get(m[1] as string) ?? 0) + 1);
+  // The protocol (--out) has one line per cell: (x y w h "library/file.jpg.png") ; score
+  for (const m of text.matchAll(/^\(\d+ \d+ \d+ \d+ "([^"]+)"\)/gm)) {
+    counts.set(m[1] as string, (counts.get(m[1] as string) ?? 0) + 1);
   }
   if (counts.size === 0) return null;
   return { shown: counts.size, maxRepeats: Math.max(...counts.values()) };
