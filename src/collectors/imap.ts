@@ -338,7 +338,7 @@ export function createImapCollector(deps: CollectorDeps, options: ImapCollectorO
         } else if (outcome.kind === 'skip') {
           counts.errors++;
           await mark(uid, KEYWORD_SKIPPED);
-        } else {
+        } else if (outcome.kind === 'failed') {
           counts.errors++; // retried next pass, set aside after MAX_ATTEMPTS
           if (outcome.giveUp) await mark(uid, KEYWORD_SKIPPED);
         }
@@ -356,6 +356,7 @@ export function createImapCollector(deps: CollectorDeps, options: ImapCollectorO
     | { kind: 'post'; remoteId: string; created: boolean }
     | { kind: 'no-photo' }
     | { kind: 'skip' }
+    | { kind: 'gone' }
     | { kind: 'failed'; giveUp: boolean };
 
   async function processOne(
@@ -371,7 +372,7 @@ export function createImapCollector(deps: CollectorDeps, options: ImapCollectorO
       return { kind: 'skip' };
     }
     const message = await client.fetchOne(String(uid), { uid: true, source: true }, { uid: true });
-    if (!message || !message.source) return { kind: 'failed', giveUp: false };
+    if (!message || !message.source) return { kind: 'gone' }; // expunged by another client meanwhile
     if (ctx.signal.aborted) throw new Error('aborted');
 
     let mapping: MessageMapping;
