@@ -54,7 +54,7 @@ export const INSTAGRAM_MEDIA_FIELDS =
 export interface InstagramCollectorOptions {
   /** recent_media `limit` (1–50). */
   pageLimit?: number;
-  /** Safety cap on pages per hashtag and pass (50 × 200 = 10,000 posts a day per hashtag). */
+  /** Safety cap on pages per hashtag and pass (50 × 400 = 20,000 posts a day per hashtag). */
   maxPagesPerHashtag?: number;
   maxRateLimitWaitMs?: number;
   rateLimitBackoffMs?: number;
@@ -224,7 +224,7 @@ export function createInstagramCollector(
   const { db } = deps;
   const sourceId = INSTAGRAM_SOURCE_ID;
   const pageLimit = Math.min(PAGE_LIMIT, Math.max(1, options.pageLimit ?? PAGE_LIMIT));
-  const maxPages = options.maxPagesPerHashtag ?? 200;
+  const maxPages = options.maxPagesPerHashtag ?? 400;
   const clientOptions: GraphClientOptions = {
     maxRateLimitWaitMs: options.maxRateLimitWaitMs ?? 120_000,
     rateLimitBackoffMs: options.rateLimitBackoffMs ?? 15 * 60_000,

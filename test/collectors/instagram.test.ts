@@ -208,6 +208,7 @@ describe('Instagram collector', () => {
     const counts = await u.makeCollector().collect(u.run());
     expect(counts.message).toMatch(/#delta skipped: 30 of 30 hashtags used this week/);
     expect(u.fake.count('hashtag-search')).toBe(3);
+    expect(u.fake.uniqueHashtags).toBe(3);
     expect(instagramHashtagBudget(u.db, START).used).toBe(30);
     // An incomplete pass is not a complete one.
     expect(instagramCoverageGap(u.db, START).lastSuccessfulPassAt).toBeNull();

@@ -209,8 +209,16 @@ export function hashtagsIn(text: string): string[] {
 }
 
 /** A stable order that is not time order, as recent_media's. */
+const ranks = new Map<string, number>();
 export function scrambled<T extends { id: string }>(items: T[]): T[] {
-  const rank = (id: string) => createHash('sha256').update(id).digest().readUInt32BE(0);
+  const rank = (id: string) => {
+    let r = ranks.get(id);
+    if (r === undefined) {
+      r = createHash('sha256').update(id).digest().readUInt32BE(0);
+      ranks.set(id, r);
+    }
+    return r;
+  };
   return [...items].sort((a, b) => rank(a.id) - rank(b.id));
 }
 
