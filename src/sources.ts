@@ -1,6 +1,9 @@
 import { isNotNull } from 'drizzle-orm';
 import { createBlueskyCollector } from './collectors/bluesky.ts';
+import { createImapCollector } from './collectors/imap.ts';
+import { createInstagramCollector } from './collectors/instagram.ts';
 import { createMastodonCollector } from './collectors/mastodon.ts';
+import { createThreadsCollector } from './collectors/threads.ts';
 import type { Collector, CollectorDeps } from './collectors/types.ts';
 import { createXCollector } from './collectors/x.ts';
 import type { AppContext } from './context.ts';
@@ -16,7 +19,14 @@ export function buildCollectors(ctx: AppContext): Collector[] {
     settings: ctx.settings,
     bus: ctx.bus,
   };
-  return [createXCollector(deps), createMastodonCollector(deps), createBlueskyCollector(deps)];
+  return [
+    createXCollector(deps),
+    createMastodonCollector(deps),
+    createBlueskyCollector(deps),
+    createInstagramCollector(deps),
+    createThreadsCollector(deps),
+    createImapCollector(deps),
+  ];
 }
 
 /**
@@ -27,7 +37,7 @@ export function buildCollectors(ctx: AppContext): Collector[] {
 export function buildSourceTasks(ctx: AppContext, collectors = buildCollectors(ctx)): SourceTask[] {
   const { sources } = ctx.campaign;
   const tasks: SourceTask[] = collectors.map((collector) => {
-    const config = sources[collector.id as 'x' | 'mastodon' | 'bluesky'];
+    const config = sources[collector.id as 'x' | 'mastodon' | 'bluesky' | 'instagram' | 'threads' | 'imap'];
     return {
       id: collector.id,
       schedule: config.schedule,
@@ -38,7 +48,8 @@ export function buildSourceTasks(ctx: AppContext, collectors = buildCollectors(c
     };
   });
 
-  const active = collectors.filter((c, i) => !tasks[i]?.disabledReason);
+  // Mail has no deletion at the source: only the networks are re-checked.
+  const active = collectors.filter((c, i) => !tasks[i]?.disabledReason && c.id !== 'imap');
   tasks.push({
     id: 'recheck',
     schedule: sources.recheck.schedule,

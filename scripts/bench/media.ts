@@ -11,6 +11,9 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { readSettings } from '../../src/config/env.ts';
+import { createContext } from '../../src/context.ts';
+import { importFolder } from '../../src/import/importer.ts';
 import { createMediaRepository } from '../../src/media/media-repository.ts';
 import { sharp } from '../../src/media/sharp-loaders.ts';
 
@@ -32,6 +35,35 @@ export interface BenchMediaOptions {
    * neighbour process hogging the CPU during one run does not decide the ratio (default 3).
    */
   rounds?: number;
+  /** Also time the whole folder import (files, SQLite rows) over the same corpus. */
+  withImport?: boolean;
+}
+
+/** The folder import as `npm run import` runs it, into a fresh data dir. */
+async function timeImport(
+  corpusDir: string,
+  scratch: string,
+  round: number,
+  concurrency: number,
+): Promise<number> {
+  const dataDir = path.join(scratch, `import-${round}`);
+  await mkdir(dataDir, { recursive: true });
+  const config = path.join(dataDir, 'campaign.json');
+  await writeFile(config, '{}');
+  const ctx = createContext(readSettings({ DATA_DIR: dataDir, CAMPAIGN_CONFIG: config }));
+  try {
+    const started = performance.now();
+    const summary = await importFolder(corpusDir, ctx.ingest, {
+      approve: false,
+      consent: false,
+      concurrency,
+    });
+    const seconds = (performance.now() - started) / 1000;
+    if (summary.rejected.length > 0) throw new Error(`import rejected ${summary.rejected.length} files`);
+    return seconds;
+  } finally {
+    ctx.close();
+  }
 }
 
 const ASPECTS = [4 / 3, 3 / 2, 16 / 9, 1, 3 / 4, 2 / 3] as const;
@@ -126,7 +158,7 @@ async function timed(files: string[], concurrency: number, task: (bytes: Buffer)
 
 export async function benchMedia(
   opts: BenchMediaOptions,
-): Promise<{ rows: Array<{ name: string; seconds: number; perSecond: number }>; ratio: number }> {
+): Promise<{ rows: BenchRow[]; ratio: number; importRatio?: number }> {
   const concurrency = opts.concurrency ?? 2;
   const files = await ensureCorpus(opts.dir, plan(opts.count, opts.rotatedShare ?? 0));
   const mediaDir = await mkdtemp(path.join(os.tmpdir(), 'standwall-bench-media-'));
@@ -141,23 +173,30 @@ export async function benchMedia(
     }
     let bareSeconds = Number.POSITIVE_INFINITY;
     let storeSeconds = Number.POSITIVE_INFINITY;
+    let importSeconds = Number.POSITIVE_INFINITY;
     for (let round = 0; round < (opts.rounds ?? 3); round++) {
       bareSeconds = Math.min(bareSeconds, await timed(files, concurrency, bare));
       // A fresh directory each round: a second store() of the same bytes would only reuse files.
       const repo = createMediaRepository(path.join(mediaDir, `round-${round}`));
       storeSeconds = Math.min(storeSeconds, await timed(files, concurrency, (bytes) => repo.store(bytes)));
+      if (opts.withImport)
+        importSeconds = Math.min(importSeconds, await timeImport(opts.dir, mediaDir, round, concurrency));
     }
     const row = (name: string, seconds: number): BenchRow => ({
       name,
       seconds: Math.round(seconds * 1000) / 1000,
       perSecond: Math.round((files.length / seconds) * 10) / 10,
     });
+    const rows = [
+      row('sharp decode + resize 1600 + JPEG (bare)', bareSeconds),
+      row('media store() (original, wall, thumb, tile, features)', storeSeconds),
+    ];
+    if (opts.withImport)
+      rows.push(row('npm run import (store + SQLite rows, demands, near-duplicates)', importSeconds));
     return {
-      rows: [
-        row('sharp decode + resize 1600 + JPEG (bare)', bareSeconds),
-        row('media store() (original, wall, thumb, tile, features)', storeSeconds),
-      ],
+      rows,
       ratio: Math.round((storeSeconds / bareSeconds) * 100) / 100,
+      importRatio: opts.withImport ? Math.round((importSeconds / bareSeconds) * 100) / 100 : undefined,
     };
   } finally {
     await rm(mediaDir, { recursive: true, force: true });
@@ -170,10 +209,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const shareAt = args.indexOf('--rotated-share');
   const rotatedShare = shareAt >= 0 ? Number(args[shareAt + 1]) : 0;
   const dir = path.join(os.tmpdir(), 'standwall-bench-corpus');
-  const { rows, ratio } = await benchMedia({ count, dir, rotatedShare });
+  const { rows, ratio, importRatio } = await benchMedia({ count, dir, rotatedShare, withImport: true });
   console.log(
     `${count} photos of 1–12 MP, concurrency 2${rotatedShare ? `, ${rotatedShare * 100}% EXIF-rotated` : ''}`,
   );
   console.table(rows);
-  console.log(`ratio store()/bare: ${ratio}`);
+  console.log(`ratio store()/bare: ${ratio}; import/bare: ${importRatio}`);
 }

@@ -85,7 +85,8 @@ export const campaignSchema = z.object({
     threads: z
       .object({
         ...scheduleFields,
-        schedule: cronExpression.default('*/10 * * * *'),
+        // 18 queries every 15 minutes stay under Meta's 2,200 a day.
+        schedule: cronExpression.default('*/15 * * * *'),
         baseUrl: httpUrl.default('https://graph.threads.net/v1.0'),
       })
       .prefault({}),

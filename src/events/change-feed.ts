@@ -1,6 +1,7 @@
 import { asc, desc, gt } from 'drizzle-orm';
 import { postChanges } from '../db/schema.ts';
 import type { Db } from '../db/sqlite.ts';
+import type { EventBus } from './bus.ts';
 
 export interface PostChange {
   id: number;
@@ -22,10 +23,17 @@ export class ChangeFeed {
   #lastId: number;
   #timer: NodeJS.Timeout | undefined;
 
+  #soon = false;
+
   constructor(
     readonly db: Db,
     readonly intervalMs = 100,
+    bus?: EventBus,
   ) {
+    // Writes made in this process are announced at once rather than at the next tick.
+    for (const event of ['post.created', 'post.changed', 'post.removed', 'post.approved'] as const) {
+      bus?.on(event, () => this.pollSoon());
+    }
     this.#lastId =
       db.select({ id: postChanges.id }).from(postChanges).orderBy(desc(postChanges.id)).limit(1).get()?.id ??
       0;
@@ -49,6 +57,15 @@ export class ChangeFeed {
   subscribe(listener: Listener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  pollSoon(): void {
+    if (this.#soon) return;
+    this.#soon = true;
+    setImmediate(() => {
+      this.#soon = false;
+      this.poll();
+    });
   }
 
   /** Reads what is new now (also called right after an in-process write, for speed). */

@@ -27,7 +27,7 @@ export interface AppOptions {
 export function createApp(ctx: AppContext, options: AppOptions = {}) {
   const auth = options.auth ?? createAuthService(ctx.db);
   const moderation = createModeration({ db: ctx.db, media: ctx.media, bus: ctx.bus });
-  const feed = new ChangeFeed(ctx.db);
+  const feed = new ChangeFeed(ctx.db, 100, ctx.bus);
   const adminHub = createAdminHub(ctx, feed);
   const wallHub = new WallHub(ctx, feed);
   feed.start();
@@ -44,7 +44,10 @@ export function createApp(ctx: AppContext, options: AppOptions = {}) {
   app.use('/admin/*', securityHeaders(), csrf(), sameOriginOnly);
   app.use('/api/admin/*', securityHeaders(), sameOriginOnly);
 
-  app.route('/', healthRoutes(ctx));
+  app.route(
+    '/',
+    healthRoutes(ctx, () => ({ wall: wallHub.hub.clients.size, admin: adminHub.clients.size })),
+  );
   app.route('/', wallRoutes(ctx, wallHub));
   app.route('/', submitRoutes(ctx));
   app.route('/assets', assetRoutes());
