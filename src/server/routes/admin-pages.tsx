@@ -2,6 +2,8 @@ import { eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { Organizer } from '../../auth/auth.ts';
+import { instagramCoverageGap, instagramHashtagBudget } from '../../collectors/instagram.ts';
+import { threadsQueryBudget } from '../../collectors/threads.ts';
 import type { AppContext } from '../../context.ts';
 import { authors } from '../../db/schema.ts';
 import type { Moderation } from '../../moderation/moderation.ts';
@@ -290,6 +292,9 @@ export function adminPageRoutes(ctx: AppContext, moderation: Moderation, sourceI
     const { total } = supporterCounts(ctx.db);
     const counts = statusCounts(ctx.db);
     const health = sourceHealth(ctx.db, sourceIds());
+    const igGap = instagramCoverageGap(ctx.db, Date.now());
+    const igBudget = instagramHashtagBudget(ctx.db, Date.now());
+    const threadsBudget = threadsQueryBudget(ctx.db, Date.now());
     return c.html(
       <Shell title="Dashboard" organizer={organizer} current="/admin/dashboard">
         <h1>{ctx.campaign.title.en}</h1>
@@ -316,7 +321,21 @@ export function adminPageRoutes(ctx: AppContext, moderation: Moderation, sourceI
             </span>
           ))}
         </p>
+        {igGap.exceeds24h ? (
+          <p class="error" role="alert">
+            Instagram: no successful pass since {igGap.lastSuccessfulPassAt?.slice(0, 16).replace('T', ' ')}{' '}
+            UTC. Instagram only shows the last 24 hours of a hashtag, so posts from the gap may be missed.
+          </p>
+        ) : null}
         <h2>Sources</h2>
+        <p>
+          <span class="pill">
+            Instagram hashtags this week: {igBudget.used} / {igBudget.limit}
+          </span>
+          <span class="pill">
+            Threads queries in 24 h: {threadsBudget.used} / {threadsBudget.limit}
+          </span>
+        </p>
         <table class="table">
           <thead>
             <tr>
