@@ -223,3 +223,26 @@ export const rules = sqliteTable(
   },
   (t) => [uniqueIndex('rules_kind_value').on(t.kind, t.value)],
 );
+
+/**
+ * "This Instagram post is mine": Instagram's hashtag search gives no username, so supporters
+ * name themselves through the upload page. A claim made before the post is collected waits
+ * here and is applied when the post arrives.
+ */
+export const claims = sqliteTable(
+  'claims',
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    network: text().notNull(),
+    /** The post's short code (Instagram: the part after /p/ or /reel/). */
+    code: text().notNull(),
+    name: text().notNull(),
+    handle: text(),
+    region: text(),
+    consent: integer({ mode: 'boolean' }).notNull().default(false),
+    postId: integer().references(() => posts.id, { onDelete: 'set null' }),
+    createdAt: text().notNull().default(now),
+    appliedAt: text(),
+  },
+  (t) => [index('claims_network_code').on(t.network, t.code)],
+);

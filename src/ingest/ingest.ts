@@ -5,6 +5,7 @@ import type { Db } from '../db/sqlite.ts';
 import type { EventBus } from '../events/bus.ts';
 import { log } from '../log.ts';
 import { MediaRejectedError, type MediaRepository, type StoredImage } from '../media/types.ts';
+import { applyWaitingClaims } from '../moderation/claims.ts';
 import { blockedWordIn } from '../moderation/rules.ts';
 import { createDemandMatcher } from './demands.ts';
 import { createNearDuplicateIndex } from './near-duplicates.ts';
@@ -258,6 +259,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
     for (const outcome of outcomes) {
       if (outcome.kind === 'stored') nearDuplicates.add(created.id, outcome.image.phash);
     }
+    if (post.network === 'instagram') applyWaitingClaims(db, created.id, post.url);
     deps.bus?.emit('post.created', { postId: created.id, status: created.status });
     if (created.status === 'approved') deps.bus?.emit('post.approved', { postId: created.id });
     return {

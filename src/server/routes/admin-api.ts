@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
-import { POST_STATUSES, posts } from '../../db/schema.ts';
+import { authors, POST_STATUSES, posts } from '../../db/schema.ts';
 import type { ChangeFeed } from '../../events/change-feed.ts';
 import { ACTIONS, type Moderation } from '../../moderation/moderation.ts';
 import {
@@ -127,7 +127,22 @@ export function adminApiRoutes(ctx: AppContext, moderation: Moderation, feed: Ch
     return c.json({ post: getPost(ctx.db, id) });
   });
 
-  app.post('/authors/:id/:flag', zValidator('param', authorFlagParam), (c) => {
+  app.post(
+    '/authors/:id{[0-9]+}/name',
+    zValidator('param', idParam),
+    zValidator('json', authorNameBody),
+    (c) => {
+      const { name, handle } = c.req.valid('json');
+      const changed = ctx.db
+        .update(authors)
+        .set({ name, ...(handle !== undefined ? { handle } : {}), updatedAt: new Date().toISOString() })
+        .where(eq(authors.id, c.req.valid('param').id))
+        .run().changes;
+      return changed ? c.json({ ok: true }) : c.json({ error: 'no such author' }, 404);
+    },
+  );
+
+  app.post('/authors/:id/:flag{trust|untrust|block|unblock}', zValidator('param', authorFlagParam), (c) => {
     const { id, flag } = c.req.valid('param');
     const [name, value] = AUTHOR_FLAGS[flag];
     if (!setAuthorFlag(ctx.db, id, name, value)) return c.json({ error: 'no such author' }, 404);
@@ -173,6 +188,10 @@ const AUTHOR_FLAGS = {
 const authorFlagParam = z.object({
   id: z.coerce.number().int().positive('must be an author id'),
   flag: z.enum(['trust', 'untrust', 'block', 'unblock']),
+});
+const authorNameBody = z.object({
+  name: z.string().trim().min(1, 'name is required').max(100, 'name is at most 100 characters'),
+  handle: z.string().trim().max(100).nullable().optional(),
 });
 const regionBody = z.object({
   region: z

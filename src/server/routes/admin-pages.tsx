@@ -232,6 +232,16 @@ export function adminPageRoutes(ctx: AppContext, moderation: Moderation, sourceI
             {author.blocked ? 'Unblock' : 'Block'}
           </button>
         </p>
+        <form class="inline" data-api={`/api/admin/authors/${author.id}/name`}>
+          <input
+            name="name"
+            required
+            maxlength={100}
+            value={author.name}
+            aria-label="name shown on the wall"
+          />
+          <button type="submit">Rename</button>
+        </form>
         <h2>{posts.length} posts</h2>
         <ul class="grid">
           {posts.map((p) => (

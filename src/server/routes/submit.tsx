@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { FailureWindow } from '../../auth/auth.ts';
 import type { AppContext } from '../../context.ts';
 import { log } from '../../log.ts';
+import { claimInstagramPost, instagramCode } from '../../moderation/claims.ts';
 import type { AppEnv } from '../env.ts';
 import { securityHeaders } from '../middleware/security.ts';
 import { Page } from '../views/layout.tsx';
@@ -31,6 +32,12 @@ const TEXT = {
     share: 'I stand for peace on the Korean Peninsula.',
     again: 'Send another photo',
     other: '한국어',
+    claimHeading: 'Already posted it on Instagram?',
+    claimIntro:
+      'Instagram does not tell us who posted a photo. Paste the link of your post so we can show your name.',
+    claimLink: 'Link of my Instagram post',
+    claimSend: 'This post is mine',
+    claimed: 'Thank you! Your name will be shown with your Instagram photo.',
   },
   ko: {
     heading: '사진 보내기',
@@ -48,6 +55,11 @@ const TEXT = {
     share: '나는 한반도 평화를 지지합니다.',
     again: '다른 사진 보내기',
     other: 'English',
+    claimHeading: '인스타그램에 이미 올리셨나요?',
+    claimIntro: '인스타그램은 게시자를 알려주지 않습니다. 게시물 링크를 붙여 넣으면 이름을 함께 표시합니다.',
+    claimLink: '내 인스타그램 게시물 링크',
+    claimSend: '제 게시물입니다',
+    claimed: '감사합니다! 인스타그램 사진에 이름이 함께 표시됩니다.',
   },
 } as const;
 
@@ -158,19 +170,56 @@ export function submitRoutes(ctx: AppContext) {
             </label>
             <button type="submit">{t.send}</button>
           </form>
+          <section class="claim">
+            <h2>{t.claimHeading}</h2>
+            <p>{t.claimIntro}</p>
+            <form method="post" action="/submit/claim">
+              <input type="hidden" name="lang" value={props.lang} />
+              <label>
+                {t.claimLink}
+                <input name="link" type="url" required placeholder="https://www.instagram.com/p/…" />
+              </label>
+              <label>
+                {t.name}
+                <input name="name" required maxlength={100} autocomplete="name" />
+              </label>
+              <label>
+                {t.handle}
+                <input name="handle" maxlength={100} placeholder="@you" />
+              </label>
+              <label>
+                {t.region}
+                <select name="region">
+                  {ctx.campaign.goals.map((g) => (
+                    <option value={g.region}>{g.label[props.lang] ?? g.region}</option>
+                  ))}
+                  <option value="">{t.regionOther}</option>
+                </select>
+              </label>
+              <label class="hp" aria-hidden="true">
+                Website
+                <input name="website" tabindex={-1} autocomplete="off" />
+              </label>
+              <label class="consent">
+                <input type="checkbox" name="consent" required />
+                <span>{t.consent}</span>
+              </label>
+              <button type="submit">{t.claimSend}</button>
+            </form>
+          </section>
         </main>
       </Page>
     );
   }
 
-  function ThanksPage(props: { lang: Lang }) {
+  function ThanksPage(props: { lang: Lang; claimed?: boolean }) {
     const t = TEXT[props.lang];
     const share = `${t.share} ${ctx.campaign.hashtags.map((h) => `#${h}`).join(' ')}`;
     return (
       <Page title={t.thanks} css="submit.css" lang={props.lang}>
         <main class="submit">
           <h1>{t.thanks}</h1>
-          <p>{t.thanksText}</p>
+          <p>{props.claimed ? t.claimed : t.thanksText}</p>
           <p class="share">{share}</p>
           <p>
             <a href={props.lang === 'ko' ? '/submit?lang=ko' : '/submit'}>{t.again}</a>
@@ -189,7 +238,42 @@ export function submitRoutes(ctx: AppContext) {
   app.use('/submit', securityHeaders(["'none'"], { imgSrc: ["'self'", 'data:', 'blob:'] }), csrf());
   app.use('/submit/*', securityHeaders());
   app.get('/submit', (c) => c.html(<FormPage lang={langOf(c)} />));
-  app.get('/submit/thanks', (c) => c.html(<ThanksPage lang={langOf(c)} />));
+  app.get('/submit/thanks', (c) =>
+    c.html(<ThanksPage lang={langOf(c)} claimed={c.req.query('claimed') === '1'} />),
+  );
+
+  app.post('/submit/claim', csrf(), async (c) => {
+    const ip = clientIp(c);
+    const body = await c.req.parseBody().catch(() => null);
+    const lang: Lang = body?.lang === 'ko' ? 'ko' : 'en';
+    const wait = perIp.blockedFor(ip);
+    if (wait > 0)
+      return refuse(c, lang, 429, 'Too many submissions from this connection. Please try again later.');
+    const parsed = form.extend({ link: z.string().trim().max(500) }).safeParse(body ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      if (issue?.path[0] === 'website') return c.redirect('/submit/thanks?claimed=1', 303);
+      return refuse(c, lang, 400, `${issue?.path.join('.') ?? 'form'}: ${issue?.message ?? 'invalid'}`);
+    }
+    const code = instagramCode(parsed.data.link);
+    if (!code)
+      return refuse(
+        c,
+        lang,
+        400,
+        'link: this is not a link to an Instagram post (https://www.instagram.com/p/…)',
+      );
+    perIp.fail(ip);
+    const { applied } = claimInstagramPost(ctx.db, {
+      code,
+      name: parsed.data.name,
+      handle: parsed.data.handle ?? null,
+      region: parsed.data.region ?? null,
+      consent: true,
+    });
+    log.info({ code, applied }, 'instagram post claimed');
+    return c.redirect(`/submit/thanks?claimed=1${lang === 'ko' ? '&lang=ko' : ''}`, 303);
+  });
 
   app.post(
     '/submit',
