@@ -55,7 +55,7 @@ runCli(async () => {
     const why = parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('\n');
     throw new UsageError(`${why}\n${USAGE}`);
   }
-  const password = process.env.STANDWALL_PASSWORD ?? (await promptPassword());
+  const password = process.env.STANDWALL_PASSWORD || (await promptPassword());
   const checked = passwordSchema.safeParse(password);
   if (!checked.success) throw new UsageError(`password ${checked.error.issues[0]?.message}`);
 
