@@ -56,26 +56,41 @@ export function wallRoutes(ctx: AppContext, wall: WallHub) {
     return svg;
   }
 
+  /**
+   * The same page of the wall is asked for by every screen and every embed: the answer is
+   * kept until the change feed moves, so a burst of requests costs one query.
+   */
+  const pageCache = new Map<string, { lastId: number; body: string; etag: string }>();
   app.get('/api/wall', zValidator('query', wallQuery), (c) => {
     const q = c.req.valid('query');
     const after = q.after ? decodeCursor(q.after) : null;
     if (q.after && !after) return c.json({ error: 'after: not a cursor this server gave out' }, 400);
     const lastEventId = wall.feed.lastId;
-    const posts = listPosts(ctx.db, {
-      status: 'approved',
-      withMedia: true,
-      network: q.network,
-      after,
-      limit: q.limit,
-    });
-    const last = posts.at(-1);
+    const key = `${q.limit}|${q.after ?? ''}|${q.network ?? ''}`;
+    let cached = pageCache.get(key);
+    if (!cached || cached.lastId !== lastEventId) {
+      const posts = listPosts(ctx.db, {
+        status: 'approved',
+        withMedia: true,
+        network: q.network,
+        after,
+        limit: q.limit,
+      });
+      const last = posts.at(-1);
+      const body = JSON.stringify({
+        posts: posts.map(toApiPost),
+        next: posts.length === q.limit && last ? encodeCursor(last) : null,
+        lastEventId,
+      });
+      cached = { lastId: lastEventId, body, etag: `"w${lastEventId}-${body.length}"` };
+      if (pageCache.size >= 200) pageCache.delete(pageCache.keys().next().value as string);
+      pageCache.set(key, cached);
+    }
     c.header('Cache-Control', 'public, max-age=2');
     c.header('Access-Control-Allow-Origin', '*');
-    return c.json({
-      posts: posts.map(toApiPost),
-      next: posts.length === q.limit && last ? encodeCursor(last) : null,
-      lastEventId,
-    });
+    c.header('ETag', cached.etag);
+    if (c.req.header('if-none-match') === cached.etag) return c.body(null, 304);
+    return c.body(cached.body, 200, { 'Content-Type': 'application/json; charset=utf-8' });
   });
 
   app.get('/api/wall/stream', zValidator('query', streamQuery), (c) => {
