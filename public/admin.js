@@ -129,6 +129,10 @@
     if (post.url && /^https?:\/\//.test(post.url)) source.href = post.url;
     else source.remove();
     node.querySelector('input[type=checkbox]').checked = selected.has(post.id);
+    const region = node.querySelector('select.region');
+    if (![...region.options].some((o) => o.value === (post.region || '')))
+      region.add(new Option(post.region, post.region));
+    region.value = post.region || '';
   }
 
   function render(post, { atTop = false } = {}) {
@@ -139,6 +143,15 @@
         const act = event.target.closest('button[data-act]');
         if (act) decide(post.id, act.dataset.act);
         select(order.indexOf(post.id));
+      });
+      node.querySelector('select.region').addEventListener('change', async (event) => {
+        const region = event.target.value || null;
+        const { status, data } = await api(`/api/admin/posts/${post.id}/region`, 'POST', { region });
+        if (status >= 400) say(data.error || `failed (${status})`, true);
+        else {
+          say(`#${post.id}: region ${region || 'unknown'}`);
+          render(data.post);
+        }
       });
       node.querySelector('input[type=checkbox]').addEventListener('change', (event) => {
         toggle(post.id, event.target.checked);

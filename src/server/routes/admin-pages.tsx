@@ -177,6 +177,12 @@ export function adminPageRoutes(ctx: AppContext, moderation: Moderation, sourceI
                 <button type="button" data-act="block" class="quiet">
                   Block author
                 </button>
+                <select class="region quiet" aria-label="region">
+                  <option value="">region?</option>
+                  {ctx.campaign.goals.map((g) => (
+                    <option value={g.region}>{g.region}</option>
+                  ))}
+                </select>
                 <a class="source quiet" target="_blank" rel="noopener noreferrer">
                   source
                 </a>
