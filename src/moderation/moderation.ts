@@ -148,26 +148,7 @@ export function createModeration(deps: { db: Db; media: MediaRepository; bus?: E
     return { ok: true, changed: true, status: fromStatus, featured, eventId: id };
   }
 
-  function history(postId: number) {
-    return db
-      .select({
-        id: moderationEvents.id,
-        action: moderationEvents.action,
-        fromStatus: moderationEvents.fromStatus,
-        toStatus: moderationEvents.toStatus,
-        rule: moderationEvents.rule,
-        note: moderationEvents.note,
-        createdAt: moderationEvents.createdAt,
-        organizer: organizers.username,
-      })
-      .from(moderationEvents)
-      .leftJoin(organizers, eq(organizers.id, moderationEvents.organizerId))
-      .where(eq(moderationEvents.postId, postId))
-      .orderBy(desc(moderationEvents.id))
-      .all();
-  }
-
-  function recentEvents(limit = 100) {
+  function events() {
     return db
       .select({
         id: moderationEvents.id,
@@ -182,10 +163,15 @@ export function createModeration(deps: { db: Db; media: MediaRepository; bus?: E
       })
       .from(moderationEvents)
       .leftJoin(organizers, eq(organizers.id, moderationEvents.organizerId))
-      .orderBy(desc(moderationEvents.id))
-      .limit(limit)
-      .all();
+      .$dynamic();
   }
+
+  /** One post's decisions, newest first. */
+  const history = (postId: number) =>
+    events().where(eq(moderationEvents.postId, postId)).orderBy(desc(moderationEvents.id)).all();
+
+  /** The audit log, newest first. */
+  const recentEvents = (limit = 100) => events().orderBy(desc(moderationEvents.id)).limit(limit).all();
 
   return { decide, undo, history, recentEvents };
 }

@@ -57,6 +57,29 @@ function Shell(props: {
   );
 }
 
+function AuthorList(props: {
+  title: string;
+  authors: Array<typeof authors.$inferSelect>;
+  flag: string;
+  label: string;
+}) {
+  return (
+    <>
+      <h2>{props.title}</h2>
+      <ul>
+        {props.authors.map((a) => (
+          <li>
+            <a href={`/admin/authors/${a.id}`}>{a.name}</a> {a.handle ?? ''} ({a.network}){' '}
+            <button type="button" data-api={`/api/admin/authors/${a.id}/${props.flag}`}>
+              {props.label}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
 export function adminPageRoutes(ctx: AppContext, moderation: Moderation, sourceIds: () => string[]) {
   const app = new Hono<AppEnv>();
   app.use('*', requireRole('admin', 'moderator'));
@@ -406,28 +429,18 @@ export function adminPageRoutes(ctx: AppContext, moderation: Moderation, sourceI
             </li>
           ))}
         </ul>
-        <h2>Trusted authors (auto-approved)</h2>
-        <ul>
-          {trusted.map((a) => (
-            <li>
-              <a href={`/admin/authors/${a.id}`}>{a.name}</a> {a.handle ?? ''} ({a.network}){' '}
-              <button type="button" data-api={`/api/admin/authors/${a.id}/untrust`}>
-                stop trusting
-              </button>
-            </li>
-          ))}
-        </ul>
-        <h2>Blocked authors (auto-rejected)</h2>
-        <ul>
-          {blocked.map((a) => (
-            <li>
-              <a href={`/admin/authors/${a.id}`}>{a.name}</a> {a.handle ?? ''} ({a.network}){' '}
-              <button type="button" data-api={`/api/admin/authors/${a.id}/unblock`}>
-                unblock
-              </button>
-            </li>
-          ))}
-        </ul>
+        <AuthorList
+          title="Trusted authors (auto-approved)"
+          authors={trusted}
+          flag="untrust"
+          label="stop trusting"
+        />
+        <AuthorList
+          title="Blocked authors (auto-rejected)"
+          authors={blocked}
+          flag="unblock"
+          label="unblock"
+        />
       </Shell>,
     );
   });

@@ -97,6 +97,40 @@ export function submitRoutes(ctx: AppContext) {
   const perIp = new FailureWindow(10, 60 * 60_000);
   const langOf = (c: Context): Lang => (c.req.query('lang') === 'ko' ? 'ko' : 'en');
 
+  /** Who the supporter is, where, the honeypot and consent: the same on both forms. */
+  function PersonFields(props: { lang: Lang }) {
+    const t = TEXT[props.lang];
+    return (
+      <>
+        <label>
+          {t.name}
+          <input name="name" required maxlength={100} autocomplete="name" />
+        </label>
+        <label>
+          {t.handle}
+          <input name="handle" maxlength={100} placeholder="@you" />
+        </label>
+        <label>
+          {t.region}
+          <select name="region">
+            {ctx.campaign.goals.map((g) => (
+              <option value={g.region}>{g.label[props.lang] ?? g.region}</option>
+            ))}
+            <option value="">{t.regionOther}</option>
+          </select>
+        </label>
+        <label class="hp" aria-hidden="true">
+          Website
+          <input name="website" tabindex={-1} autocomplete="off" />
+        </label>
+        <label class="consent">
+          <input type="checkbox" name="consent" required />
+          <span>{t.consent}</span>
+        </label>
+      </>
+    );
+  }
+
   function FormPage(props: { lang: Lang; error?: string }) {
     const t = TEXT[props.lang];
     return (
@@ -143,31 +177,7 @@ export function submitRoutes(ctx: AppContext) {
               />
             </label>
             <img id="preview" alt="" hidden />
-            <label>
-              {t.name}
-              <input name="name" required maxlength={100} autocomplete="name" />
-            </label>
-            <label>
-              {t.handle}
-              <input name="handle" maxlength={100} placeholder="@you" />
-            </label>
-            <label>
-              {t.region}
-              <select name="region">
-                {ctx.campaign.goals.map((g) => (
-                  <option value={g.region}>{g.label[props.lang] ?? g.region}</option>
-                ))}
-                <option value="">{t.regionOther}</option>
-              </select>
-            </label>
-            <label class="hp" aria-hidden="true">
-              Website
-              <input name="website" tabindex={-1} autocomplete="off" />
-            </label>
-            <label class="consent">
-              <input type="checkbox" name="consent" required />
-              <span>{t.consent}</span>
-            </label>
+            <PersonFields lang={props.lang} />
             <button type="submit">{t.send}</button>
           </form>
           <section class="claim">
@@ -179,31 +189,7 @@ export function submitRoutes(ctx: AppContext) {
                 {t.claimLink}
                 <input name="link" type="url" required placeholder="https://www.instagram.com/p/…" />
               </label>
-              <label>
-                {t.name}
-                <input name="name" required maxlength={100} autocomplete="name" />
-              </label>
-              <label>
-                {t.handle}
-                <input name="handle" maxlength={100} placeholder="@you" />
-              </label>
-              <label>
-                {t.region}
-                <select name="region">
-                  {ctx.campaign.goals.map((g) => (
-                    <option value={g.region}>{g.label[props.lang] ?? g.region}</option>
-                  ))}
-                  <option value="">{t.regionOther}</option>
-                </select>
-              </label>
-              <label class="hp" aria-hidden="true">
-                Website
-                <input name="website" tabindex={-1} autocomplete="off" />
-              </label>
-              <label class="consent">
-                <input type="checkbox" name="consent" required />
-                <span>{t.consent}</span>
-              </label>
+              <PersonFields lang={props.lang} />
               <button type="submit">{t.claimSend}</button>
             </form>
           </section>
