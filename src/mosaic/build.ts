@@ -256,7 +256,14 @@ export async function buildMosaic(
   );
   if (files.viewer) {
     onProgress({ phase: 'viewer', done: 0, total: 1 });
-    await writeViewer({ dir: files.viewer, canvas, manifest, photos, tileFile: (p) => abs(p.tilePath) });
+    await writeViewer({
+      dir: files.viewer,
+      canvas,
+      image: files.image,
+      manifest,
+      photos,
+      tileFile: (p) => abs(p.tilePath),
+    });
     onProgress({ phase: 'viewer', done: 1, total: 1 });
     lap('viewer');
   }

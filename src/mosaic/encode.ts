@@ -1,4 +1,4 @@
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { sharp } from '../media/sharp-loaders.ts';
 import { MosaicError } from './errors.ts';
@@ -36,7 +36,10 @@ export async function encodeImage(img: Rgb, file: string, quality = 90, dpi = 30
   await mkdir(dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
   let pipeline = fromRaw(img).withMetadata({ density: dpi });
-  if (format === 'jpeg') pipeline = pipeline.jpeg({ quality, chromaSubsampling: '4:4:4' });
+  // Optimised Huffman tables make libjpeg keep every coefficient of the image until the end:
+  // 1.5 GB at 12,000×8,000 (0.4 GB without) and 4× the time, for a file a few per cent smaller.
+  const optimiseCoding = img.width * img.height <= 16_000_000;
+  if (format === 'jpeg') pipeline = pipeline.jpeg({ quality, chromaSubsampling: '4:4:4', optimiseCoding });
   else if (format === 'png') pipeline = pipeline.png({ compressionLevel: 6, adaptiveFiltering: false });
   else
     pipeline = pipeline.tiff({
@@ -57,14 +60,17 @@ export async function encodeImage(img: Rgb, file: string, quality = 90, dpi = 30
  * A Deep Zoom pyramid (`<dir>/mosaic.dzi` and `<dir>/mosaic_files/<level>/<col>_<row>.jpeg`)
  * of 254 px tiles with 1 px overlap, the layout OpenSeadragon and our viewer read.
  */
-export async function writeDeepZoom(img: Rgb, dir: string, quality = 80): Promise<string> {
+export async function writeDeepZoom(img: Rgb, dir: string, encoded?: string, quality = 80): Promise<string> {
   await mkdir(dir, { recursive: true });
   await rm(join(dir, 'mosaic_files'), { recursive: true, force: true });
+  // From the encoded JPEG or PNG, read sequentially, the pyramid is built strip by strip: at
+  // 12,000×8,000 the build peaked at 1.7 GB from the raw canvas.
+  const source =
+    encoded && formatFromPath(encoded) !== 'tiff'
+      ? sharp(await readFile(encoded), { limitInputPixels: false, sequentialRead: true })
+      : fromRaw(img);
   // libvips appends .dzi and _files to the name it is given.
-  await fromRaw(img)
-    .jpeg({ quality })
-    .tile({ size: 254, overlap: 1, layout: 'dz' })
-    .toFile(join(dir, 'mosaic'));
+  await source.jpeg({ quality }).tile({ size: 254, overlap: 1, layout: 'dz' }).toFile(join(dir, 'mosaic'));
   await rm(join(dir, 'mosaic_files', 'vips-properties.xml'), { force: true });
   return join(dir, 'mosaic.dzi');
 }

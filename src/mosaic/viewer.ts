@@ -23,6 +23,8 @@ function scriptJson(value: unknown): string {
 export async function writeViewer(args: {
   dir: string;
   canvas: Rgb;
+  /** The image file already written from the canvas, a cheaper pyramid source. */
+  image?: string;
   manifest: Manifest;
   photos: LibraryPhoto[];
   /** Absolute path of each photo's 256 px tile. */
@@ -30,7 +32,7 @@ export async function writeViewer(args: {
 }): Promise<{ index: string; dzi: string }> {
   const { dir, canvas, manifest } = args;
   await mkdir(dir, { recursive: true });
-  const dzi = await writeDeepZoom(canvas, dir);
+  const dzi = await writeDeepZoom(canvas, dir, args.image);
   await rm(join(dir, 'photos'), { recursive: true, force: true });
   await mkdir(join(dir, 'photos'), { recursive: true });
   const byPost = new Map(args.photos.map((p) => [p.postId, p]));
