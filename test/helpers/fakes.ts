@@ -38,6 +38,7 @@ export interface Fakes {
 /**
  * One hashtag and one demand phrase: one X query, one Mastodon tag group and two Bluesky
  * searches, so request counts stay small and every generated post is found by the hashtag.
+ * The networks without a fake here are disabled.
  */
 export function fakeCampaign(urls: { x: string; mastodon: string; bluesky: string }) {
   return {
@@ -49,6 +50,10 @@ export function fakeCampaign(urls: { x: string; mastodon: string; bluesky: strin
       x: { baseUrl: urls.x },
       mastodon: { instances: [urls.mastodon] },
       bluesky: { serviceUrl: urls.bluesky },
+      // No fake for these: off, so a credential in the developer's environment sends nothing out.
+      instagram: { enabled: false },
+      threads: { enabled: false },
+      imap: { enabled: false },
     },
   };
 }
@@ -79,6 +84,10 @@ export async function startFakes(opts: StartFakesOptions = {}): Promise<Fakes> {
       BLUESKY_IDENTIFIER: FAKE_BLUESKY_IDENTIFIER,
       BLUESKY_APP_PASSWORD: FAKE_BLUESKY_PASSWORD,
       STANDWALL_ALLOW_PRIVATE_MEDIA: '1',
+      INSTAGRAM_ACCESS_TOKEN: '',
+      INSTAGRAM_USER_ID: '',
+      THREADS_ACCESS_TOKEN: '',
+      IMAP_URL: '',
     }),
     close: async () => {
       await Promise.all([x.close(), mastodon.close(), bluesky.close()]);
