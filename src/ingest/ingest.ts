@@ -114,6 +114,9 @@ export function createIngestService(deps: IngestDeps): IngestService {
       }
       return { kind: 'stored', image: await deps.media.store(bytes) };
     } catch (error) {
+      // Bytes in hand that could not be stored for a passing reason (a full disk) cannot be
+      // fetched again later: the caller must keep them (unflagged mail, the import folder).
+      if (item.bytes && isRetryable(error)) throw error;
       const { reason, message } = describe(error);
       const text = `${reason}: ${message}`;
       return isRetryable(error) ? { kind: 'pending', error: text } : { kind: 'failed', error: text };
