@@ -1,4 +1,4 @@
-import { asc, desc, gt } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lt } from 'drizzle-orm';
 import { postChanges } from '../db/schema.ts';
 import type { Db } from '../db/sqlite.ts';
 import type { EventBus } from './bus.ts';
@@ -100,4 +100,16 @@ export class ChangeFeed {
       .limit(limit)
       .all();
   }
+}
+
+/** Was the post approved just before this change? (A change away from approved takes it off screens.) */
+export function wasApprovedBefore(db: Db, change: PostChange): boolean {
+  const previous = db
+    .select({ status: postChanges.status })
+    .from(postChanges)
+    .where(and(eq(postChanges.postId, change.postId), lt(postChanges.id, change.id)))
+    .orderBy(desc(postChanges.id))
+    .limit(1)
+    .get();
+  return previous?.status === 'approved';
 }

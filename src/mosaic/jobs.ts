@@ -16,7 +16,13 @@ export interface MosaicJob {
 
 export interface MosaicJobs {
   /** Records a new mosaic and starts building it in the background; resolves with its id at once. */
-  start(options: Omit<StoredMosaicOptions, 'out'> & { format?: 'jpg' | 'png' | 'tif' }): Promise<string>;
+  start(
+    options: Omit<StoredMosaicOptions, 'out'> & {
+      format?: 'jpg' | 'png' | 'tif';
+      /** The viewer's public address once the id is known (for the credits page's QR code). */
+      viewerUrlFor?: (id: string) => string;
+    },
+  ): Promise<string>;
   /** Rebuilds a recorded (e.g. stale) mosaic with its own options. */
   rebuild(id: string): Promise<string>;
   get(id: string): MosaicJob | undefined;
@@ -89,10 +95,11 @@ export function createMosaicJobs(opts: { store: MosaicStore; env?: NodeJS.Proces
 
   return {
     async start(options) {
-      const { format = 'jpg', ...rest } = options;
+      const { format = 'jpg', viewerUrlFor, ...rest } = options;
       const record = await opts.store.create({ ...rest, out: '' });
       const out = `${opts.store.dir(record.id)}/mosaic.${format}`;
-      const full: StoredMosaicOptions = { deepZoom: true, ...rest, out };
+      const viewerUrl = rest.viewerUrl ?? viewerUrlFor?.(record.id);
+      const full: StoredMosaicOptions = { deepZoom: true, ...rest, ...(viewerUrl ? { viewerUrl } : {}), out };
       await opts.store.update(record.id, { options: full });
       return enqueue(record.id, full);
     },

@@ -3,9 +3,11 @@ import { csrf } from 'hono/csrf';
 import { HTTPException } from 'hono/http-exception';
 import { type AuthService, createAuthService } from '../auth/auth.ts';
 import type { AppContext } from '../context.ts';
-import { ChangeFeed } from '../events/change-feed.ts';
+import { ChangeFeed, wasApprovedBefore } from '../events/change-feed.ts';
 import { log } from '../log.ts';
 import { createModeration } from '../moderation/moderation.ts';
+import { createMosaicJobs } from '../mosaic/jobs.ts';
+import { fileMosaicStore } from '../mosaic/registry.ts';
 import type { AppEnv } from './env.ts';
 import { sameOriginOnly, securityHeaders } from './middleware/security.ts';
 import { loadOrganizer } from './middleware/session.ts';
@@ -14,6 +16,7 @@ import { adminAuthRoutes } from './routes/admin-auth.tsx';
 import { adminPageRoutes } from './routes/admin-pages.tsx';
 import { assetRoutes, faviconRoute, mediaRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
+import { mosaicRoutes } from './routes/mosaics.tsx';
 import { submitRoutes } from './routes/submit.tsx';
 import { wallRoutes } from './routes/wall.tsx';
 import { WallHub } from './wall-hub.ts';
@@ -30,6 +33,30 @@ export function createApp(ctx: AppContext, options: AppOptions = {}) {
   const feed = new ChangeFeed(ctx.db, 100, ctx.bus);
   const adminHub = createAdminHub(ctx, feed);
   const wallHub = new WallHub(ctx, feed);
+  const mosaicStore = fileMosaicStore(ctx.settings.dataDir);
+  // The build process must open this server's data, whatever its own environment says.
+  const mosaicJobs = createMosaicJobs({
+    store: mosaicStore,
+    env: {
+      DATA_DIR: ctx.settings.dataDir,
+      ...(ctx.settings.campaignConfig ? { CAMPAIGN_CONFIG: ctx.settings.campaignConfig } : {}),
+    },
+  });
+  const mosaics = mosaicRoutes(ctx, mosaicStore, mosaicJobs);
+  // Any process may take a post off (a takedown, a re-check finding it deleted): the change
+  // log tells this one, which marks the mosaics showing it stale.
+  feed.subscribe((changes) => {
+    const gone = changes
+      .filter((c) => c.status !== 'approved' && wasApprovedBefore(ctx.db, c))
+      .map((c) => c.postId);
+    if (gone.length === 0) return;
+    mosaicStore
+      .markStale(
+        gone,
+        gone.length === 1 ? `post ${gone[0]} left the wall` : `posts ${gone.join(', ')} left the wall`,
+      )
+      .catch((error: unknown) => log.warn({ err: error }, 'marking mosaics stale failed'));
+  });
   feed.start();
 
   const app = new Hono<AppEnv>();
@@ -56,6 +83,7 @@ export function createApp(ctx: AppContext, options: AppOptions = {}) {
   app.route('/admin', adminAuthRoutes(auth));
   app.route('/admin', adminPageRoutes(ctx, moderation, options.sourceIds ?? (() => [])));
   app.route('/api/admin', adminApiRoutes(ctx, moderation, feed, adminHub));
+  app.route('/', mosaics.app);
 
   return {
     app,
@@ -66,6 +94,8 @@ export function createApp(ctx: AppContext, options: AppOptions = {}) {
       feed.stop();
       adminHub.close();
       wallHub.close();
+      mosaics.close();
+      mosaicJobs.stop();
     },
   };
 }

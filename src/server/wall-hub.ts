@@ -1,7 +1,5 @@
-import { and, desc, eq, lt } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
-import { postChanges } from '../db/schema.ts';
-import type { ChangeFeed, PostChange } from '../events/change-feed.ts';
+import { type ChangeFeed, type PostChange, wasApprovedBefore } from '../events/change-feed.ts';
 import { goalProgress, supporterCounts } from '../moderation/supporters.ts';
 import { getPost, toApiPost } from '../posts/post-queries.ts';
 import { encodeEvent, type SseClient, SseHub } from './sse.ts';
@@ -28,17 +26,6 @@ export class WallHub {
     feed.subscribe((changes) => this.#onChanges(changes));
   }
 
-  #wasOnWall(change: PostChange): boolean {
-    const previous = this.ctx.db
-      .select({ status: postChanges.status })
-      .from(postChanges)
-      .where(and(eq(postChanges.postId, change.postId), lt(postChanges.id, change.id)))
-      .orderBy(desc(postChanges.id))
-      .limit(1)
-      .get();
-    return previous?.status === 'approved';
-  }
-
   /** Collapses a batch of changes to one event per post (its latest state). */
   eventsFor(changes: PostChange[], replay: boolean): WallEvent[] {
     const latest = new Map<number, PostChange>();
@@ -56,7 +43,7 @@ export class WallHub {
         }
       }
       // A wall only needs to hear of posts that may be on it.
-      if (replay || change.status === 'approved' || this.#wasOnWall(change)) {
+      if (replay || change.status === 'approved' || wasApprovedBefore(this.ctx.db, change)) {
         events.push({ event: 'remove', data: { id: change.postId }, id: change.id });
       }
     }
