@@ -1,50 +1,80 @@
-// The matcher's hot loop: for each cell, the K photos whose 4×4 Lab grid is nearest.
+// The matcher's hot loop: for each cell, the K photos whose feature vector is nearest.
 // Plain JavaScript so the same code runs on the main thread and in worker threads under
 // node, tsx and vitest alike (a .ts worker would need a loader in each of them).
+//
+// A feature vector (see features.ts) is `values` numbers: `lightness` L values first, then
+// (a, b) pairs. The distance is weightL × the squared L differences + the squared a, b ones.
 
-const VALUES = 48;
-const CELLS = 16;
-
-/** Mean L, a, b of each photo's grid, and photo indices sorted by mean L. */
-export function libraryIndex(library, photos) {
+/** Mean L, a, b of each photo's vector, and photo indices sorted by mean L. */
+export function libraryIndex(library, photos, values, lightness) {
+  const pairs = (values - lightness) / 2;
   const means = new Float64Array(photos * 3);
   for (let p = 0; p < photos; p++) {
-    for (let j = 0; j < VALUES; j += 3) {
-      means[p * 3] += library[p * VALUES + j] / CELLS;
-      means[p * 3 + 1] += library[p * VALUES + j + 1] / CELLS;
-      means[p * 3 + 2] += library[p * VALUES + j + 2] / CELLS;
+    const q = p * values;
+    let l = 0;
+    for (let j = 0; j < lightness; j++) l += library[q + j];
+    let a = 0;
+    let b = 0;
+    for (let j = lightness; j < values; j += 2) {
+      a += library[q + j];
+      b += library[q + j + 1];
     }
+    means[p * 3] = l / lightness;
+    means[p * 3 + 1] = pairs > 0 ? a / pairs : 0;
+    means[p * 3 + 2] = pairs > 0 ? b / pairs : 0;
   }
   const order = Int32Array.from({ length: photos }, (_, i) => i).sort(
     (a, b) => means[a * 3] - means[b * 3] || a - b,
   );
   const sortedL = Float64Array.from(order, (p) => means[p * 3]);
-  return { means, order, sortedL };
+  return { means, order, sortedL, values, lightness };
+}
+
+/** weightL × Σ (ΔL)² + Σ (Δa)² + (Δb)² between cell c's vector and photo p's, stopping past `bound`. */
+export function distance(target, c, library, p, values, lightness, weightL, bound) {
+  const o = c * values;
+  const q = p * values;
+  let sl = 0;
+  for (let j = 0; j < lightness; j++) {
+    const d = target[o + j] - library[q + j];
+    sl += d * d;
+  }
+  let s = weightL * sl;
+  if (s > bound) return s;
+  for (let j = lightness; j < values; j++) {
+    const d = target[o + j] - library[q + j];
+    s += d * d;
+  }
+  return s;
 }
 
 /**
  * The k nearest photos of cell `c` that `accept` lets through (all when null), written to
  * idx/cost from `base`, nearest first, ties to the lower photo index; returns how many.
  *
- * Pruned: the summed squared difference of 16 sub-cells is at least 16 times the squared
- * difference of the means (Cauchy–Schwarz), so photos are visited outward from the cell's mean
- * lightness and the walk stops once the lightness gap alone rules out the rest.
+ * Pruned: a sum of n squared differences is at least n times the squared difference of the
+ * means (Cauchy–Schwarz), so photos are visited outward from the cell's mean lightness and
+ * the walk stops once the lightness gap alone rules out the rest.
  */
 export function nearest(target, c, library, index, weightL, k, accept, idx, cost, base) {
-  const { means, order, sortedL } = index;
+  const { means, order, sortedL, values, lightness } = index;
+  const pairs = (values - lightness) / 2;
   const photos = order.length;
-  const o = c * VALUES;
+  const o = c * values;
   let tl = 0;
+  for (let j = 0; j < lightness; j++) tl += target[o + j];
   let ta = 0;
   let tb = 0;
-  for (let j = 0; j < VALUES; j += 3) {
-    tl += target[o + j];
-    ta += target[o + j + 1];
-    tb += target[o + j + 2];
+  for (let j = lightness; j < values; j += 2) {
+    ta += target[o + j];
+    tb += target[o + j + 1];
   }
-  tl /= CELLS;
-  ta /= CELLS;
-  tb /= CELLS;
+  tl /= lightness;
+  if (pairs > 0) {
+    ta /= pairs;
+    tb /= pairs;
+  }
+  const nL = lightness * weightL;
   // First photo with mean L >= the cell's.
   let lo = 0;
   let hi = photos;
@@ -62,22 +92,14 @@ export function nearest(target, c, library, index, weightL, k, accept, idx, cost
     const dUp = up < photos ? sortedL[up] - tl : Number.POSITIVE_INFINITY;
     const dDown = down >= 0 ? tl - sortedL[down] : Number.POSITIVE_INFINITY;
     const gap = Math.min(dUp, dDown);
-    if (n === k && CELLS * weightL * gap * gap > worst) break;
+    if (n === k && nL * gap * gap > worst) break;
     const p = dUp <= dDown ? order[up++] : order[down--];
     if (accept !== null && !accept(p)) continue;
     const dl = tl - means[p * 3];
     const da = ta - means[p * 3 + 1];
     const db = tb - means[p * 3 + 2];
-    if (n === k && CELLS * (weightL * dl * dl + da * da + db * db) > worst) continue;
-    const q = p * VALUES;
-    let s = 0;
-    for (let j = 0; j < VALUES; j += 3) {
-      const el = target[o + j] - library[q + j];
-      const ea = target[o + j + 1] - library[q + j + 1];
-      const eb = target[o + j + 2] - library[q + j + 2];
-      s += weightL * el * el + ea * ea + eb * eb;
-      if (s > worst) break;
-    }
+    if (n === k && nL * dl * dl + pairs * (da * da + db * db) > worst) continue;
+    const s = distance(target, c, library, p, values, lightness, weightL, worst);
     if (n === k && (s > worst || (s === worst && p > worstIdx))) continue;
     let i = n < k ? n++ : k - 1;
     while (i > 0 && (cost[base + i - 1] > s || (cost[base + i - 1] === s && idx[base + i - 1] > p))) {
@@ -103,8 +125,20 @@ export function nearest(target, c, library, index, weightL, k, accept, idx, cost
  * Fills `outIdx`/`outCost` (length (to - from) * k) with the k nearest photos of cells
  * [from, to). The result does not depend on how cells are split between threads.
  */
-export function topCandidates(target, library, photos, from, to, k, weightL, outIdx, outCost) {
-  const index = libraryIndex(library, photos);
+export function topCandidates(
+  target,
+  library,
+  photos,
+  values,
+  lightness,
+  from,
+  to,
+  k,
+  weightL,
+  outIdx,
+  outCost,
+) {
+  const index = libraryIndex(library, photos, values, lightness);
   const idx = new Int32Array(k);
   const cost = new Float64Array(k);
   for (let c = from; c < to; c++) {

@@ -11,7 +11,7 @@ export interface Candidates {
 
 /**
  * Below this many cell×photo pairs a worker's start-up (~40 ms) costs more than it saves.
- * 100×75 cells against 2,000 photos is 15 M pairs, about 1 s on one core.
+ * 100×75 cells against 2,000 photos is 15 M pairs.
  */
 const WORKER_MIN_PAIRS = 2_000_000;
 
@@ -20,6 +20,8 @@ export async function findCandidates(
   library: Float32Array,
   cells: number,
   photos: number,
+  values: number,
+  lightness: number,
   k: number,
   weightL: number,
   workers = availableParallelism(),
@@ -28,7 +30,7 @@ export async function findCandidates(
   const cost = new Float32Array(cells * k);
   const threads = Math.max(1, Math.min(workers, Math.floor((cells * photos) / WORKER_MIN_PAIRS) || 1, cells));
   if (threads === 1) {
-    topCandidates(target, library, photos, 0, cells, k, weightL, idx, cost);
+    topCandidates(target, library, photos, values, lightness, 0, cells, k, weightL, idx, cost);
     return { k, idx, cost };
   }
   const bounds = Array.from({ length: threads + 1 }, (_, i) => Math.round((i * cells) / threads));
@@ -38,7 +40,7 @@ export async function findCandidates(
       const to = bounds[i + 1] as number;
       return new Promise<void>((resolve, reject) => {
         const worker = new Worker(new URL('./candidates-worker.mjs', import.meta.url), {
-          workerData: { target, library, photos, from, to, k, weightL },
+          workerData: { target, library, photos, values, lightness, from, to, k, weightL },
         });
         worker.once('message', (reply: { outIdx: Int32Array; outCost: Float32Array }) => {
           idx.set(reply.outIdx, from * k);

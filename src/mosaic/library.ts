@@ -97,11 +97,3 @@ export function loadLibrary(db: Db, options: LibraryOptions = {}): LibraryPhoto[
   }
   return out.sort((a, b) => a.mediaId - b.mediaId);
 }
-
-export function libraryGrids(photos: LibraryPhoto[]): Float32Array {
-  const out = new Float32Array(photos.length * 48);
-  photos.forEach((p, i) => {
-    out.set(p.labGrid, i * 48);
-  });
-  return out;
-}

@@ -1,16 +1,18 @@
 import { findCandidates } from './candidates.ts';
-import { libraryIndex, nearest } from './candidates-kernel.mjs';
+import { distance, libraryIndex, nearest } from './candidates-kernel.mjs';
 import { MosaicError } from './errors.ts';
-import { GRID_VALUES } from './target.ts';
 
 export interface MatchInput {
   cols: number;
   rows: number;
-  /** cols × rows cells × 48 (4×4 Lab, row-major), see cellLabGrids. */
+  /** cols × rows cells × `values` features (see features.ts). */
   target: Float32Array;
-  /** photos × 48, each photo's stored labGrid. */
+  /** photos × `values` features, measured the same way. */
   library: Float32Array;
   photos: number;
+  /** Numbers per feature vector: `lightness` L values, then (a, b) pairs. Default 48 and 16. */
+  values?: number;
+  lightness?: number;
   /** Most uses of one photo. Default (and minimum when every photo must fit): ceil(cells / photos). */
   maxRepeats?: number;
   /** Least distance, in cells (Euclidean, centre to centre), between two uses of one photo. */
@@ -39,7 +41,7 @@ export interface MatchResult {
   closestRepeat: number;
   /** Seconds per phase: candidates, greedy, coverage, spacing, local. */
   timings: Record<string, number>;
-  /** Mean over cells of the summed squared Lab difference of the 16 sub-cells. */
+  /** Mean over cells of the feature distance. */
   meanCost: number;
 }
 
@@ -69,7 +71,10 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
   const { cols, rows, target, library, photos } = input;
   const cells = cols * rows;
   if (photos < 1) throw new MosaicError('no-photos', 'no photos to build a mosaic from');
-  if (target.length !== cells * GRID_VALUES || library.length !== photos * GRID_VALUES) {
+  const V = input.values ?? 48;
+  const nL = input.lightness ?? 16;
+  if (!((V - nL) % 2 === 0 && nL >= 1 && nL <= V)) throw new RangeError('bad feature layout');
+  if (target.length !== cells * V || library.length !== photos * V) {
     throw new RangeError('target or library grids have the wrong length');
   }
   const needed = Math.ceil(cells / photos);
@@ -84,7 +89,6 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
   const d2 = minDistance * minDistance;
   const wL = input.weightL ?? 1;
   const k = Math.min(photos, input.candidates ?? 48);
-  const V = GRID_VALUES;
 
   const timings: Record<string, number> = {};
   let lapStart = performance.now();
@@ -93,23 +97,12 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
     timings[name] = Math.round(now - lapStart) / 1000;
     lapStart = now;
   };
-  const cand = await findCandidates(target, library, cells, photos, k, wL, input.workers);
+  const cand = await findCandidates(target, library, cells, photos, V, nL, k, wL, input.workers);
   const candIdx = cand.idx;
   lap('candidates');
 
-  const costOf = (c: number, p: number, bound = Number.POSITIVE_INFINITY): number => {
-    const o = c * V;
-    const q = p * V;
-    let s = 0;
-    for (let j = 0; j < V; j += 3) {
-      const dl = (target[o + j] as number) - (library[q + j] as number);
-      const da = (target[o + j + 1] as number) - (library[q + j + 1] as number);
-      const db = (target[o + j + 2] as number) - (library[q + j + 2] as number);
-      s += wL * dl * dl + da * da + db * db;
-      if (s >= bound) return s;
-    }
-    return s;
-  };
+  const costOf = (c: number, p: number, bound = Number.POSITIVE_INFINITY): number =>
+    distance(target, c, library, p, V, nL, wL, bound);
 
   const assignment = new Int32Array(cells).fill(-1);
   const current = new Float64Array(cells);
@@ -163,7 +156,7 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
     }
     return worst;
   };
-  // Larger than any colour cost (48 differences of at most ~260 squared, weighted).
+  // Larger than any colour cost (the features weigh a cell like 48 differences of at most ~260).
   const VIOLATION = 1e8;
   const available = (p: number, c: number): boolean =>
     (uses[p] as number) < cap && (relaxed[c] === 1 || farEnough(p, c));
@@ -171,7 +164,7 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
   // --- 1. global greedy ----------------------------------------------------------------
   const ptr = new Int32Array(cells);
 
-  const index = libraryIndex(library, photos);
+  const index = libraryIndex(library, photos, V, nL);
   const refillIdx = new Int32Array(k);
   const refillCost = new Float64Array(k);
 

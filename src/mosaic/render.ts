@@ -16,6 +16,8 @@ export interface RenderInput {
   assignment: Int32Array;
   /** Absolute path of the image to use per photo index. */
   sources: string[];
+  /** Tiles already decoded at cell size (see decodeTiles); the others are decoded here. */
+  tiles?: Map<number, Buffer>;
   /** 0–1: each output pixel moves this far toward the target at that point. */
   blend?: number;
   /** The target raster the blend moves toward (any size: sampled bilinearly). */
@@ -28,6 +30,8 @@ export interface RenderInput {
 /**
  * Decodes each used photo once, at cell size, into a raw RGB buffer: 2,000 photos at 80×80
  * are 38 MB. sharp runs each decode on the libuv pool, so a few in flight use every core.
+ * `onDecoded` sees every tile as it comes; with `keep` false the tiles are not kept (the map
+ * comes back empty), for libraries too large to hold at cell size.
  */
 export async function decodeTiles(
   sources: string[],
@@ -35,6 +39,8 @@ export async function decodeTiles(
   width: number,
   height: number,
   onTile?: () => void,
+  onDecoded?: (photo: number, data: Buffer) => void,
+  keep = true,
 ): Promise<Map<number, Buffer>> {
   const tiles = new Map<number, Buffer>();
   const queue = [...new Set(used)].sort((a, b) => a - b);
@@ -51,7 +57,8 @@ export async function decodeTiles(
         .removeAlpha()
         .raw()
         .toBuffer();
-      tiles.set(p, data);
+      onDecoded?.(p, data);
+      if (keep) tiles.set(p, data);
       onTile?.();
     }
   };
@@ -69,9 +76,10 @@ export async function renderCanvas(input: RenderInput): Promise<Rgb> {
   const { cols, rows, cellWidth: cw, cellHeight: ch } = layout;
   const width = cols * cw;
   const height = rows * ch;
-  const used = new Set<number>();
-  for (const p of assignment) if (p >= 0) used.add(p);
-  const tiles = await decodeTiles(sources, used, cw, ch, input.onTile);
+  const tiles = new Map(input.tiles);
+  const missing = new Set<number>();
+  for (const p of assignment) if (p >= 0 && !tiles.has(p)) missing.add(p);
+  for (const [p, data] of await decodeTiles(sources, missing, cw, ch, input.onTile)) tiles.set(p, data);
 
   const canvas = Buffer.allocUnsafe(width * height * 3);
   const bg = input.background ?? [255, 255, 255];

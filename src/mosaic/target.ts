@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { srgbToLab } from '../media/features.ts';
 import { sharp } from '../media/sharp-loaders.ts';
 import { MosaicError } from './errors.ts';
 
@@ -141,60 +140,6 @@ function drawPeace(w: number, h: number): Buffer {
       const fg = [255, 255, Math.round(255 - (90 * x) / w)];
       const i = (y * w + x) * 3;
       for (let c = 0; c < 3; c++) out[i + c] = Math.round((bg[c] ?? 0) * (1 - a) + (fg[c] ?? 0) * a);
-    }
-  }
-  return out;
-}
-
-/** Sub-cells per cell side in the Lab grids: the media pipeline stores 4×4 per photo. */
-export const GRID = 4;
-export const GRID_VALUES = GRID * GRID * 3;
-
-/**
- * Lab grid of every cell, laid out like a photo's `labGrid` (4×4 row-major, [L, a, b] each) so
- * that the matcher compares like with like: the mean of each pixel's Lab, as the pipeline does.
- * `img` is the target at cols×rows cells of `px`×`px` pixels (px a multiple of 4).
- */
-export function cellLabGrids(img: Rgb, cols: number, rows: number): Float32Array {
-  const px = img.width / cols;
-  if (!Number.isInteger(px) || px % GRID !== 0 || img.height !== rows * px) {
-    throw new RangeError(`target raster ${img.width}×${img.height} does not fit ${cols}×${rows} cells`);
-  }
-  const sub = px / GRID;
-  const out = new Float32Array(cols * rows * GRID_VALUES);
-  const cache = new Map<number, [number, number, number]>();
-  const { data, width } = img;
-  for (let row = 0; row < rows; row++) {
-    for (let col = 0; col < cols; col++) {
-      const base = (row * cols + col) * GRID_VALUES;
-      for (let gy = 0; gy < GRID; gy++) {
-        for (let gx = 0; gx < GRID; gx++) {
-          let sl = 0;
-          let sa = 0;
-          let sb = 0;
-          const y0 = row * px + gy * sub;
-          const x0 = col * px + gx * sub;
-          for (let y = y0; y < y0 + sub; y++) {
-            for (let x = x0; x < x0 + sub; x++) {
-              const i = (y * width + x) * 3;
-              const key = ((data[i] ?? 0) << 16) | ((data[i + 1] ?? 0) << 8) | (data[i + 2] ?? 0);
-              let lab = cache.get(key);
-              if (!lab) {
-                lab = srgbToLab(data[i] ?? 0, data[i + 1] ?? 0, data[i + 2] ?? 0);
-                cache.set(key, lab);
-              }
-              sl += lab[0];
-              sa += lab[1];
-              sb += lab[2];
-            }
-          }
-          const n = sub * sub;
-          const o = base + (gy * GRID + gx) * 3;
-          out[o] = sl / n;
-          out[o + 1] = sa / n;
-          out[o + 2] = sb / n;
-        }
-      }
     }
   }
   return out;

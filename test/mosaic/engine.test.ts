@@ -1,11 +1,12 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildMosaic } from '../../src/mosaic/build.ts';
 import { MosaicError } from '../../src/mosaic/errors.ts';
 import type { Manifest } from '../../src/mosaic/manifest.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
-import { photoJpeg } from '../helpers/images.ts';
+import { flatJpeg, photoJpeg } from '../helpers/images.ts';
 import {
   addFlatPhotos,
   addPhoto,
@@ -94,6 +95,50 @@ describe('mosaic engine', () => {
     for (const post of manifest.posts) {
       expect(post.cells.length).toBe(2);
     }
+  });
+
+  it('matches structure inside a cell, not only its mean: stripes get stripes, a split cell the split photo', async () => {
+    // Grey-level pictures drawn from a function of (x, y) in 0–1.
+    const draw = (w: number, h: number, f: (x: number, y: number) => number) => {
+      const data = Buffer.alloc(w * h * 3);
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) data.fill(f(x / w, y / h), (y * w + x) * 3, (y * w + x + 1) * 3);
+      return sharp(data, { raw: { width: w, height: h, channels: 3 } });
+    };
+    // Eight stripes: every sub-cell of the stored 4×4 Lab grid holds one black and one white
+    // stripe, so that grid reads a flat L* 50, the same as a grey photo: only a finer look
+    // tells them apart.
+    const stripes = (x: number) => (Math.floor(x * 8) % 2 === 0 ? 0 : 255);
+    const split = (_x: number, y: number) => (y < 0.5 ? 0 : 255);
+    // Greys around the mean of black and white, however it is measured (L* 50 is sRGB 119),
+    // first: a tie would go to them.
+    for (let v = 96; v <= 160; v += 8) {
+      await addPhoto(ctx, await flatJpeg({ r: v, g: v, b: v }, 320, 320), { name: `grey ${v}` });
+    }
+    const ids = {
+      stripes: await addPhoto(ctx, await draw(320, 320, stripes).jpeg({ quality: 95 }).toBuffer(), {
+        name: 'stripes',
+      }),
+      split: await addPhoto(ctx, await draw(320, 320, split).jpeg({ quality: 95 }).toBuffer(), {
+        name: 'split',
+      }),
+    };
+    // Left cell striped, right cell black above white.
+    const target = writeTemp(
+      out,
+      'target.png',
+      await draw(320, 160, (x, y) => (x < 0.5 ? stripes(x * 2) : split(x, y)))
+        .png()
+        .toBuffer(),
+    );
+    const result = await buildMosaic(deps(), {
+      out: join(out, 'm.png'),
+      target,
+      grid: { cols: 2, rows: 1 },
+      width: 320,
+    });
+    const byCell = readManifest(result.files.manifestJson).cells.map((c) => c.postId);
+    expect(byCell).toEqual([ids.stripes, ids.split]);
   });
 
   it('holds the repeat limit and the minimum distance, shows every photo, and is deterministic', async () => {

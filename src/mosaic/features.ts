@@ -1,0 +1,168 @@
+import { srgbToLab } from '../media/features.ts';
+import type { Rgb } from './target.ts';
+
+/**
+ * What the matcher compares, per cell and per photo: lightness on a fine grid and colour on a
+ * coarse one, both measured on the pixels that will be pasted (the photo decoded at cell size).
+ *
+ * Why fine lightness: a viewer, and SSIM, see each cell as some 10×10 pixels. Most cells of a
+ * target are nearly flat at that scale, and a photo with a busy 10×10 thumbnail looks like
+ * noise there however well its mean colour fits; a 4×4 mean-colour grid cannot tell a flat
+ * photo from a busy one of the same means. A 10×10 lightness grid can: the squared difference
+ * to a flat cell is the photo's variance, and an edge in the cell is best met by a photo with
+ * the same edge. Colour varies less and the eye resolves it less finely: 4×4 is enough.
+ *
+ * Layout, planar: LUMA_GRID² lightness values (L*, row-major), then CHROMA_GRID² (a*, b*)
+ * pairs. Values are scaled so that the squared distance weighs the whole cell the same in both
+ * parts as the old 4×4 Lab grid did: each L* by 4 / LUMA_GRID, each a*, b* by 4 / CHROMA_GRID.
+ */
+export const LUMA_GRID = 10;
+export const CHROMA_GRID = 4;
+export const LUMA_VALUES = LUMA_GRID * LUMA_GRID;
+export const FEATURE_VALUES = LUMA_VALUES + CHROMA_GRID * CHROMA_GRID * 2;
+const L_SCALE = 4 / LUMA_GRID;
+const AB_SCALE = 4 / CHROMA_GRID;
+
+/** Per output index along one axis: the source pixels it covers and their area weights. */
+interface Spans {
+  start: Int32Array;
+  count: Int32Array;
+  weight: Float64Array;
+  /** Offset of each output's first weight in `weight`. */
+  at: Int32Array;
+}
+
+const spanCache = new Map<string, Spans>();
+
+/** Exact area average of `length` source pixels into `n` outputs (fractional edges). */
+function spans(length: number, n: number): Spans {
+  const key = `${length}/${n}`;
+  const cached = spanCache.get(key);
+  if (cached) return cached;
+  const start = new Int32Array(n);
+  const count = new Int32Array(n);
+  const at = new Int32Array(n);
+  const weights: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = (i * length) / n;
+    const b = ((i + 1) * length) / n;
+    start[i] = Math.floor(a);
+    at[i] = weights.length;
+    for (let s = Math.floor(a); s < Math.min(length, Math.ceil(b)); s++) {
+      const w = Math.min(b, s + 1) - Math.max(a, s);
+      if (w > 0) weights.push(w / (b - a));
+      else weights.push(0);
+    }
+    count[i] = weights.length - (at[i] as number);
+  }
+  const out = { start, count, weight: Float64Array.from(weights), at };
+  if (spanCache.size > 64) spanCache.clear();
+  spanCache.set(key, out);
+  return out;
+}
+
+/** Mean RGB of an n×n grid over the w×h region at (x0, y0) of an RGB raster of `stride` pixels. */
+function gridMeans(
+  data: Uint8Array,
+  stride: number,
+  x0: number,
+  y0: number,
+  w: number,
+  h: number,
+  n: number,
+  out: Float64Array,
+): void {
+  const xs = spans(w, n);
+  const ys = spans(h, n);
+  out.fill(0, 0, n * n * 3);
+  for (let gy = 0; gy < n; gy++) {
+    const yStart = ys.start[gy] as number;
+    const yAt = ys.at[gy] as number;
+    for (let k = 0; k < (ys.count[gy] as number); k++) {
+      const wy = ys.weight[yAt + k] as number;
+      const row = ((y0 + yStart + k) * stride + x0) * 3;
+      for (let gx = 0; gx < n; gx++) {
+        const xStart = xs.start[gx] as number;
+        const xAt = xs.at[gx] as number;
+        let r = 0;
+        let g = 0;
+        let b = 0;
+        for (let j = 0; j < (xs.count[gx] as number); j++) {
+          const wx = xs.weight[xAt + j] as number;
+          const i = row + (xStart + j) * 3;
+          r += (data[i] as number) * wx;
+          g += (data[i + 1] as number) * wx;
+          b += (data[i + 2] as number) * wx;
+        }
+        const o = (gy * n + gx) * 3;
+        out[o] = (out[o] as number) + r * wy;
+        out[o + 1] = (out[o + 1] as number) + g * wy;
+        out[o + 2] = (out[o + 2] as number) + b * wy;
+      }
+    }
+  }
+}
+
+const byte = (v: number): number => Math.min(255, Math.max(0, Math.round(v)));
+const lumaMeans = new Float64Array(LUMA_VALUES * 3);
+const chromaMeans = new Float64Array(CHROMA_GRID * CHROMA_GRID * 3);
+
+/**
+ * Writes the features of the w×h region at (x0, y0) of an RGB raster `stride` pixels wide to
+ * `out` at `offset`: the Lab of each grid block's mean colour.
+ */
+export function regionFeatures(
+  data: Uint8Array,
+  stride: number,
+  x0: number,
+  y0: number,
+  w: number,
+  h: number,
+  out: Float32Array,
+  offset: number,
+): void {
+  gridMeans(data, stride, x0, y0, w, h, LUMA_GRID, lumaMeans);
+  for (let i = 0; i < LUMA_VALUES; i++) {
+    const [l] = srgbToLab(
+      byte(lumaMeans[i * 3] as number),
+      byte(lumaMeans[i * 3 + 1] as number),
+      byte(lumaMeans[i * 3 + 2] as number),
+    );
+    out[offset + i] = l * L_SCALE;
+  }
+  gridMeans(data, stride, x0, y0, w, h, CHROMA_GRID, chromaMeans);
+  for (let i = 0; i < CHROMA_GRID * CHROMA_GRID; i++) {
+    const [, a, b] = srgbToLab(
+      byte(chromaMeans[i * 3] as number),
+      byte(chromaMeans[i * 3 + 1] as number),
+      byte(chromaMeans[i * 3 + 2] as number),
+    );
+    out[offset + LUMA_VALUES + i * 2] = a * AB_SCALE;
+    out[offset + LUMA_VALUES + i * 2 + 1] = b * AB_SCALE;
+  }
+}
+
+/** Features of every cell of a target raster of cols×rows cells (any whole pixel size per cell). */
+export function cellFeatures(img: Rgb, cols: number, rows: number): Float32Array {
+  const pw = img.width / cols;
+  const ph = img.height / rows;
+  if (!Number.isInteger(pw) || !Number.isInteger(ph)) {
+    throw new RangeError(`target raster ${img.width}×${img.height} does not fit ${cols}×${rows} cells`);
+  }
+  const out = new Float32Array(cols * rows * FEATURE_VALUES);
+  for (let row = 0; row < rows; row++) {
+    for (let col = 0; col < cols; col++) {
+      regionFeatures(
+        img.data,
+        img.width,
+        col * pw,
+        row * ph,
+        pw,
+        ph,
+        out,
+        (row * cols + col) * FEATURE_VALUES,
+      );
+    }
+  }
+  return out;
+}
