@@ -128,7 +128,7 @@ async function fakePhoto(
     .toBuffer();
 }
 
-async function generateCorpus(dir: string, n: number, log: (s: string) => void): Promise<void> {
+export async function generateCorpus(dir: string, n: number, log: (s: string) => void): Promise<void> {
   mkdirSync(join(dir, 'tiles'), { recursive: true });
   const rand = rng(20261126);
   const started = Date.now();
