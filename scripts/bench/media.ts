@@ -7,7 +7,7 @@
  *   npx tsx scripts/bench/media.ts [count] [--rotated-share 0.25]
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -41,12 +41,16 @@ export interface BenchMediaOptions {
 
 /** The folder import as `npm run import` runs it, into a fresh data dir. */
 async function timeImport(
-  corpusDir: string,
+  files: string[],
   scratch: string,
   round: number,
   concurrency: number,
 ): Promise<number> {
   const dataDir = path.join(scratch, `import-${round}`);
+  // Exactly the photos the other rows measure (the corpus folder may hold more).
+  const corpusDir = path.join(scratch, `import-${round}-photos`);
+  await mkdir(corpusDir, { recursive: true });
+  for (const file of files) await link(file, path.join(corpusDir, path.basename(file)));
   await mkdir(dataDir, { recursive: true });
   const config = path.join(dataDir, 'campaign.json');
   await writeFile(config, '{}');
@@ -180,7 +184,7 @@ export async function benchMedia(
       const repo = createMediaRepository(path.join(mediaDir, `round-${round}`));
       storeSeconds = Math.min(storeSeconds, await timed(files, concurrency, (bytes) => repo.store(bytes)));
       if (opts.withImport)
-        importSeconds = Math.min(importSeconds, await timeImport(opts.dir, mediaDir, round, concurrency));
+        importSeconds = Math.min(importSeconds, await timeImport(files, mediaDir, round, concurrency));
     }
     const row = (name: string, seconds: number): BenchRow => ({
       name,
