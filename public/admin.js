@@ -1,6 +1,5 @@
 // The moderation queue: plain JS, no framework. Everything from posts is set with
 // textContent or attributes, never as HTML.
-'use strict';
 
 (() => {
   const main = document.getElementById('main');

@@ -1,5 +1,4 @@
 // The mosaics page: start a build, follow its progress live, rebuild a stale one.
-'use strict';
 
 (() => {
   const form = document.getElementById('mosaic-form');

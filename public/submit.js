@@ -1,6 +1,5 @@
 // The upload form: preview and downscale in the browser (phones take 12 MP photos over slow
 // links), then send. Without JavaScript the plain form still works.
-'use strict';
 
 (() => {
   const form = document.getElementById('submit-form');
@@ -29,7 +28,7 @@
     canvas.height = Math.round(bitmap.height * scale);
     canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
     const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.9));
-    return blob ? new File([blob], file.name.replace(/\.\w+$/, '') + '.jpg', { type: 'image/jpeg' }) : file;
+    return blob ? new File([blob], `${file.name.replace(/\.\w+$/, '')}.jpg`, { type: 'image/jpeg' }) : file;
   }
 
   input.addEventListener('change', async () => {

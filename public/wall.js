@@ -1,12 +1,10 @@
 // The projected wall. Runs for hours unattended: a fixed set of DOM nodes is reused, the
 // pool of posts is capped, every image is decoded before it is shown, and the stream
 // reconnects by itself, resuming from the last event id it saw.
-'use strict';
 
 (() => {
   const root = document.getElementById('wall');
   const settings = JSON.parse(root.dataset.settings);
-  const words = settings.words;
   const POOL_MAX = 300;
   const NETWORK_LABEL = {
     x: 'X',

@@ -372,7 +372,8 @@ export function createImapCollector(deps: CollectorDeps, options: ImapCollectorO
       return { kind: 'skip' };
     }
     const message = await client.fetchOne(String(uid), { uid: true, source: true }, { uid: true });
-    if (!message || !message.source) return { kind: 'gone' }; // expunged by another client meanwhile
+    // fetchOne answers false for a message expunged by another client meanwhile.
+    if (message === false || !message.source) return { kind: 'gone' };
     if (ctx.signal.aborted) throw new Error('aborted');
 
     let mapping: MessageMapping;

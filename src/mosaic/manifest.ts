@@ -177,6 +177,6 @@ export function supporters(manifest: Manifest): Supporter[] {
   }
   const collator = new Intl.Collator('en', { sensitivity: 'base', numeric: true });
   return [...byKey.values()].sort(
-    (a, b) => collator.compare(a.name, b.name) || a.postIds[0]! - b.postIds[0]!,
+    (a, b) => collator.compare(a.name, b.name) || (a.postIds[0] ?? 0) - (b.postIds[0] ?? 0),
   );
 }

@@ -120,7 +120,7 @@ function blendStrip(canvas: Buffer, width: number, y0: number, y1: number, targe
   const fxs = new Float32Array(width);
   for (let x = 0; x < width; x++) {
     const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), tw - 1);
-    const ix = Math.min(Math.floor(fx), tw - 2 < 0 ? 0 : tw - 2);
+    const ix = Math.min(Math.floor(fx), Math.max(0, tw - 2));
     x0s[x] = ix;
     fxs[x] = tw > 1 ? fx - ix : 0;
   }

@@ -125,7 +125,7 @@ async function append(folder: string, messages: string[]): Promise<number[]> {
     const uids: number[] = [];
     for (const m of messages) {
       const reply = await client.append(folder, m);
-      if (!reply || !reply.uid) throw new Error('APPEND returned no UID');
+      if (reply === false || !reply.uid) throw new Error('APPEND returned no UID');
       uids.push(reply.uid);
     }
     return uids;

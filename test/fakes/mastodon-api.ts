@@ -280,9 +280,9 @@ export async function startFakeMastodon(opts: FakeMastodonOptions = {}): Promise
       reblog: null,
     };
     // The cached copy of a remote file has the same bytes as the original (fetched when asked).
-    original.media.forEach((m, i) =>
-      copies.set(`${id}-${i}.jpg`, `${from.url}/system/media_attachments/files/${m.file}`),
-    );
+    original.media.forEach((m, i) => {
+      copies.set(`${id}-${i}.jpg`, `${from.url}/system/media_attachments/files/${m.file}`);
+    });
     statuses.push(copy);
     return copy;
   }

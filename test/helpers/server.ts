@@ -11,7 +11,10 @@ export interface TestServer {
 }
 
 /** The real app on a real socket on 127.0.0.1, over a real temp data dir. */
-export async function startTestServer(campaign: unknown = {}, ctx = createTestContext(campaign)): Promise<TestServer> {
+export async function startTestServer(
+  campaign: unknown = {},
+  ctx = createTestContext(campaign),
+): Promise<TestServer> {
   const app = createApp(ctx, { sourceIds: () => ['x', 'mastodon', 'bluesky'] });
   const server = serve({ fetch: app.app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));

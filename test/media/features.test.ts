@@ -48,8 +48,11 @@ describe('meanColor', () => {
 
 describe('srgbToLab', () => {
   it('matches the reference values for the sRGB primaries and white (D65)', () => {
-    const close = (got: number[], want: number[]) =>
-      got.forEach((v, i) => expect(v).toBeCloseTo(want[i] ?? NaN, 2));
+    const close = (got: number[], want: number[]) => {
+      got.forEach((v, i) => {
+        expect(v).toBeCloseTo(want[i] ?? NaN, 2);
+      });
+    };
     close(srgbToLab(255, 0, 0), [53.24, 80.09, 67.2]);
     close(srgbToLab(0, 255, 0), [87.73, -86.18, 83.18]);
     close(srgbToLab(0, 0, 255), [32.3, 79.19, -107.86]);

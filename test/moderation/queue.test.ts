@@ -191,8 +191,12 @@ describe('the queue in Chromium', () => {
 
       // A moderator sets the region that the goal counter counts the supporter in.
       await page.selectOption(`#queue li[data-id="${newer}"] select.region`, 'KR');
-      await page.waitForFunction(() => document.querySelector('#message')?.textContent?.includes('region KR'));
-      expect(server.ctx.db.$client.prepare('select region from posts where id = ?').pluck().get(newer)).toBe('KR');
+      await page.waitForFunction(() =>
+        document.querySelector('#message')?.textContent?.includes('region KR'),
+      );
+      expect(server.ctx.db.$client.prepare('select region from posts where id = ?').pluck().get(newer)).toBe(
+        'KR',
+      );
 
       // A post arriving while the page is open shows up without a reload.
       const live = await pending('arrived live');

@@ -95,7 +95,9 @@ describe('mosaics from the admin page', () => {
     const viewer = await fetch(`${server.url}/mosaics/${id}/viewer/`);
     expect(viewer.status).toBe(200);
     expect(await viewer.text()).toContain('viewer.js');
-    expect((await fetch(`${server.url}/mosaics/${id}/viewer/%2e%2e/%2e%2e/%2e%2e/standwall.db`)).status).toBe(404);
+    expect((await fetch(`${server.url}/mosaics/${id}/viewer/%2e%2e/%2e%2e/%2e%2e/standwall.db`)).status).toBe(
+      404,
+    );
     expect((await fetch(`${server.url}/no/such/page`, { redirect: 'manual' })).status).toBe(404);
 
     await createModeration(server.ctx).decide(postIds[0] as number, 'remove', { organizerId });

@@ -27,11 +27,11 @@
   }
 
   function home() {
-    fit(0, 0, W, H, false);
+    fitView(0, 0, W, H, false);
   }
 
   /** Sets the view so the image rectangle fills the screen with a margin. */
-  function fit(x, y, w, h, animate) {
+  function fitView(x, y, w, h, animate) {
     const sw = stage.clientWidth;
     const sh = stage.clientHeight;
     const scale = Math.min(Math.max(Math.min(sw / w, sh / h) * 0.8, minScale), 4);
@@ -92,7 +92,7 @@
     for (let row = y0; row <= y1; row++) {
       for (let col = x0; col <= x1; col++) {
         const img = onlyLoaded ? tiles.get(`${level}/${col}_${row}`) : tile(level, col, row);
-        if (!img || !img.complete || !img.naturalWidth) {
+        if (!img?.complete || !img.naturalWidth) {
           complete = false;
           continue;
         }
@@ -256,7 +256,7 @@
     zoomAt(1.5, stage.clientWidth / 2, stage.clientHeight / 2);
   document.getElementById('zoom-out').onclick = () =>
     zoomAt(1 / 1.5, stage.clientWidth / 2, stage.clientHeight / 2);
-  document.getElementById('home').onclick = () => fit(0, 0, W, H, true);
+  document.getElementById('home').onclick = () => fitView(0, 0, W, H, true);
 
   // Find your tile: every post whose author name or handle contains the words typed.
   const norm = (s) =>
@@ -279,7 +279,7 @@
       y1 = Math.max(y1, y + M.cellHeight);
     }
     highlight = cells;
-    fit(x0, y0, Math.max(x1 - x0, M.cellWidth * 3), Math.max(y1 - y0, M.cellHeight * 3), true);
+    fitView(x0, y0, Math.max(x1 - x0, M.cellWidth * 3), Math.max(y1 - y0, M.cellHeight * 3), true);
   }
   document.getElementById('search').addEventListener('submit', (e) => {
     e.preventDefault();

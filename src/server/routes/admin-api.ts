@@ -170,7 +170,7 @@ export function adminApiRoutes(ctx: AppContext, moderation: Moderation, feed: Ch
   );
 
   /** The queue's live feed: every change of any post, in the organizers' shape. */
-  app.get('/stream', (c) =>
+  app.get('/stream', () =>
     hub.open((client) => {
       client.send(encodeEvent('hello', { lastId: feed.lastId }));
     }),

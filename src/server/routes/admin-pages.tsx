@@ -1,6 +1,5 @@
 import { eq } from 'drizzle-orm';
 import { Hono } from 'hono';
-import type { Child } from 'hono/jsx';
 import type { Organizer } from '../../auth/auth.ts';
 import { instagramCoverageGap, instagramHashtagBudget } from '../../collectors/instagram.ts';
 import { threadsQueryBudget } from '../../collectors/threads.ts';
@@ -127,13 +126,15 @@ export function adminPageRoutes(ctx: AppContext, moderation: Moderation, sourceI
             <label class="pick">
               <input type="checkbox" aria-label="select" />
             </label>
-            <a class="photo" target="_blank" rel="noopener">
+            <a class="photo" href="/admin" target="_blank" rel="noopener">
               <img alt="" loading="lazy" />
             </a>
             <div class="body">
               <div class="meta">
                 <span class="network" />
-                <a class="author" />
+                <a class="author" href="/admin">
+                  author
+                </a>
                 <span class="handle" />
                 <time />
                 <span class="status" />
@@ -166,7 +167,7 @@ export function adminPageRoutes(ctx: AppContext, moderation: Moderation, sourceI
                     <option value={g.region}>{g.region}</option>
                   ))}
                 </select>
-                <a class="source quiet" target="_blank" rel="noopener noreferrer">
+                <a class="source quiet" href="/admin" target="_blank" rel="noopener noreferrer">
                   source
                 </a>
               </div>
