@@ -18,6 +18,7 @@ import type { NormalizedMedia, NormalizedPost } from '../ingest/normalized-post.
 import { log } from '../log.ts';
 import { removePost } from '../moderation/remove.ts';
 import type { RunContext, RunCounts } from '../scheduler/scheduler.ts';
+import { abortableSleep } from '../util/abortable-sleep.ts';
 import { getCursor, setCursor } from './cursors.ts';
 import type { Collector, CollectorDeps } from './types.ts';
 
@@ -216,16 +217,6 @@ interface RawResponse {
   error: string | undefined;
   message: string | undefined;
 }
-
-const realSleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 
 class XrpcClient {
   readonly #budgets: Record<Bucket, Budget> = {
@@ -489,7 +480,7 @@ class XrpcClient {
       throw new PassStop('rate-limit', `Bluesky rate limit reached on ${nsid}`, { resetMs });
     }
     log.info({ source: this.sourceId, nsid, waitMs: wait }, 'bluesky rate limit: waiting for reset');
-    await (this.deps.sleep ?? realSleep)(Math.max(0, wait), pass.signal);
+    await (this.deps.sleep ?? abortableSleep)(Math.max(0, wait), pass.signal);
     if (pass.signal.aborted) throw new PassStop('aborted', 'stopped while waiting for the rate limit');
   }
 }

@@ -27,6 +27,7 @@ import type { NormalizedMedia, NormalizedPost } from '../ingest/normalized-post.
 import { log } from '../log.ts';
 import { removePost } from '../moderation/remove.ts';
 import type { RunContext, RunCounts } from '../scheduler/scheduler.ts';
+import { abortableSleep } from '../util/abortable-sleep.ts';
 import { getCursor, setCursor } from './cursors.ts';
 import { htmlToText } from './html-text.ts';
 import type { Collector, CollectorDeps } from './types.ts';
@@ -427,7 +428,7 @@ export function createMastodonCollector(
       fetch: options.fetch ?? globalThis.fetch,
       signal: ctx.signal,
       now: deps.now ?? Date.now,
-      sleep: deps.sleep ?? defaultSleep,
+      sleep: deps.sleep ?? abortableSleep,
       opts,
     };
   }
@@ -722,15 +723,4 @@ function parseJsonArray(text: string | null): Array<{ instance: string; id: stri
   } catch {
     return [];
   }
-}
-
-function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }

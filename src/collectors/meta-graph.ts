@@ -19,6 +19,7 @@ import type { Network } from '../ingest/normalized-post.ts';
 import { log } from '../log.ts';
 import { removePost } from '../moderation/remove.ts';
 import type { RunContext, RunCounts } from '../scheduler/scheduler.ts';
+import { abortableSleep } from '../util/abortable-sleep.ts';
 import { getCursor, setCursor } from './cursors.ts';
 import type { CollectorDeps } from './types.ts';
 
@@ -151,17 +152,6 @@ export const cursorKeys = {
   tokenRefused: 'token-refused',
 };
 
-export function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
 /** One pass's HTTP client for a Graph API host. */
 export class GraphClient {
   #blockedUntil = 0;
@@ -248,7 +238,7 @@ export class GraphClient {
       );
     }
     log.info({ source: this.config.sourceId, waitMs: wait }, 'meta rate limit: waiting for the reset');
-    await (this.config.deps.sleep ?? defaultSleep)(wait, signal);
+    await (this.config.deps.sleep ?? abortableSleep)(wait, signal);
     if (signal.aborted) throw new GraphStop('aborted', 'stopped while waiting for the rate limit');
     this.#blockedUntil = 0;
   }

@@ -17,6 +17,7 @@ import type { NormalizedMedia, NormalizedPost } from '../ingest/normalized-post.
 import { log } from '../log.ts';
 import { removePost } from '../moderation/remove.ts';
 import type { RunContext, RunCounts } from '../scheduler/scheduler.ts';
+import { abortableSleep } from '../util/abortable-sleep.ts';
 import { getCursor, setCursor } from './cursors.ts';
 import type { Collector, CollectorDeps } from './types.ts';
 import { buildQueries, sinceCursorKey } from './x-query.ts';
@@ -298,21 +299,6 @@ interface Gate {
 }
 
 type Endpoint = keyof typeof RESET_KEYS;
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 

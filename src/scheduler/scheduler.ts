@@ -4,6 +4,7 @@ import { sourceRuns } from '../db/schema.ts';
 import type { Db } from '../db/sqlite.ts';
 import type { EventBus } from '../events/bus.ts';
 import { log } from '../log.ts';
+import { abortableSleep } from '../util/abortable-sleep.ts';
 
 export interface RunCounts {
   found: number;
@@ -43,16 +44,6 @@ export interface SchedulerOptions {
   backoffMaxMs?: number;
   random?: () => number;
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 
 /**
  * One node-cron task per source. A source never runs twice at once (a tick that finds it
@@ -104,7 +95,10 @@ export class Scheduler {
       log.info({ source: task.id, retryAt: new Date(failure.notBefore).toISOString() }, 'backing off');
       return;
     }
-    await sleep(Math.floor(this.#options.random() * task.jitterSeconds * 1000), this.#stopping.signal);
+    await abortableSleep(
+      Math.floor(this.#options.random() * task.jitterSeconds * 1000),
+      this.#stopping.signal,
+    );
     if (this.#stopping.signal.aborted) return;
     await this.runNow(task.id).catch(() => undefined);
   }
