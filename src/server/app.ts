@@ -16,6 +16,7 @@ import { adminAuthRoutes } from './routes/admin-auth.tsx';
 import { adminPageRoutes } from './routes/admin-pages.tsx';
 import { assetRoutes, faviconRoute, mediaRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
+import { homeRoutes } from './routes/home.tsx';
 import { mosaicRoutes } from './routes/mosaics.tsx';
 import { submitRoutes } from './routes/submit.tsx';
 import { wallRoutes } from './routes/wall.tsx';
@@ -75,6 +76,7 @@ export function createApp(ctx: AppContext, options: AppOptions = {}) {
     '/',
     healthRoutes(ctx, () => ({ wall: wallHub.hub.clients.size, admin: adminHub.clients.size })),
   );
+  app.route('/', homeRoutes(ctx));
   app.route('/', wallRoutes(ctx, wallHub));
   app.route('/', submitRoutes(ctx));
   app.route('/assets', assetRoutes());

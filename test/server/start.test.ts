@@ -36,6 +36,8 @@ describe('npm start', () => {
       const response = await fetch(`${url}/healthz`);
       expect(response.status).toBe(200);
       expect(await response.json()).toMatchObject({ ok: true, campaign: 'peace-korean-peninsula', posts: 0 });
+      const home = await (await fetch(`${url}/`)).text();
+      expect(home).toContain('href="/wall"');
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       child.kill(signal);
       expect(await exited).toBe(0);
