@@ -57,6 +57,8 @@
       const who = document.createElement('p');
       const net = document.createElement('img');
       net.className = 'net';
+      net.alt = '';
+      net.hidden = true;
       const name = document.createElement('span');
       name.className = 'name';
       const text = document.createElement('p');

@@ -130,6 +130,14 @@ describe('the wall in Chromium', () => {
       const after = await shownIds(page);
       expect(after.length).toBe(new Set(after).size);
       expect(new Set(after)).toEqual(new Set([...ids, xssId]));
+      // Network marks are small badges beside the name, not photo-sized (a layout regression seen once).
+      const badges = await page.evaluate(() =>
+        [...document.querySelectorAll('#grid .net:not([hidden])')].map(
+          (n) => n.getBoundingClientRect().width,
+        ),
+      );
+      expect(badges.length).toBeGreaterThan(0);
+      for (const width of badges) expect(width).toBeLessThan(60);
       await page.screenshot({ path: outputPath('wall-1920x1080.png') });
       await page.setViewportSize({ width: 3840, height: 2160 });
       await page.waitForTimeout(300);
