@@ -35,6 +35,7 @@ import {
   GraphClient,
   type GraphClientOptions,
   GraphStop,
+  graphPageSchema,
   parseGraphTime,
   recheckByLookup,
   skipReason,
@@ -88,16 +89,6 @@ const mediaSchema = z.object({
   children: z.object({ data: z.array(childSchema) }).optional(),
 });
 type InstagramMedia = z.infer<typeof mediaSchema>;
-
-const pageSchema = z.object({
-  data: z.array(z.unknown()),
-  paging: z
-    .object({
-      cursors: z.object({ after: z.string().optional(), before: z.string().optional() }).optional(),
-      next: z.string().optional(),
-    })
-    .optional(),
-});
 
 const hashtagSearchSchema = z.object({ data: z.array(z.object({ id: z.string().min(1) })) });
 
@@ -321,7 +312,7 @@ export function createInstagramCollector(
         state.notes.push(`#${tag}: stopped after ${maxPages} pages`);
         return false;
       }
-      const parsed = pageSchema.safeParse(await state.client.get(request.url, request.params));
+      const parsed = graphPageSchema.safeParse(await state.client.get(request.url, request.params));
       if (!parsed.success) {
         throw new GraphStop('malformed', `Instagram sent a malformed recent_media page for #${tag}`);
       }
@@ -338,7 +329,7 @@ export function createInstagramCollector(
 
   /** Follows `paging.next` on the configured host; elsewhere, the same request with `after`. */
   function nextRequest(
-    paging: z.infer<typeof pageSchema>['paging'],
+    paging: z.infer<typeof graphPageSchema>['paging'],
     path: string,
     params: Record<string, string>,
   ): { url: string; params: Record<string, string> } | null {

@@ -459,3 +459,14 @@ export async function recheckByLookup(
   }
   return { ...counts, message: `checked ${counts.found}, removed ${removed}` };
 }
+
+/** A page of a Graph API edge: the items (validated one by one by the caller) and the cursors. */
+export const graphPageSchema = z.object({
+  data: z.array(z.unknown()),
+  paging: z
+    .object({
+      cursors: z.object({ before: z.string().optional(), after: z.string().optional() }).optional(),
+      next: z.string().optional(),
+    })
+    .optional(),
+});

@@ -29,6 +29,7 @@ import {
   GraphClient,
   type GraphClientOptions,
   GraphStop,
+  graphPageSchema,
   parseGraphTime,
   recheckByLookup,
   skipReason,
@@ -87,16 +88,6 @@ const threadSchema = z.object({
   children: z.object({ data: z.array(childSchema) }).optional(),
 });
 type ThreadsMedia = z.infer<typeof threadSchema>;
-
-const pageSchema = z.object({
-  data: z.array(z.unknown()),
-  paging: z
-    .object({
-      cursors: z.object({ before: z.string().optional(), after: z.string().optional() }).optional(),
-      next: z.string().optional(),
-    })
-    .optional(),
-});
 
 function isHttpUrl(value: string | undefined): value is string {
   return typeof value === 'string' && /^https?:\/\//i.test(value);
@@ -344,7 +335,7 @@ export function createThreadsCollector(
       };
       if (after) params.after = after;
       const answer = await state.client.get('/keyword_search', params, { beforeSend: spendQuery });
-      const parsed = pageSchema.safeParse(answer);
+      const parsed = graphPageSchema.safeParse(answer);
       if (!parsed.success) {
         throw new GraphStop('malformed', `Threads sent a malformed keyword_search page for "${query.q}"`);
       }
