@@ -2,26 +2,30 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventBus } from '../events/bus.ts';
+import type { MosaicOptions } from './build.ts';
 
 export const MOSAIC_STATUSES = ['building', 'ready', 'failed'] as const;
 export type MosaicStatus = (typeof MOSAIC_STATUSES)[number];
 
-/** The options a build was made with, kept so that a stale mosaic can be rebuilt in one click. */
-export interface StoredMosaicOptions {
-  out: string;
-  target?: string;
-  cells?: number;
-  grid?: { cols: number; rows: number };
-  width?: number;
-  blend?: number;
-  includeUnconsented?: boolean;
-  collage?: 'time' | 'colour';
-  maxRepeats?: number;
-  minDistance?: number;
-  deepZoom?: boolean;
-  viewerUrl?: string;
-  title?: string;
-}
+/**
+ * The options a build was made with, kept so that a stale mosaic can be rebuilt in one click:
+ * the build's own options, less what cannot be stored (a target given as bytes, tuning knobs).
+ */
+export type StoredMosaicOptions = Pick<
+  MosaicOptions,
+  | 'out'
+  | 'cells'
+  | 'grid'
+  | 'width'
+  | 'blend'
+  | 'includeUnconsented'
+  | 'collage'
+  | 'maxRepeats'
+  | 'minDistance'
+  | 'deepZoom'
+  | 'viewerUrl'
+  | 'title'
+> & { target?: string };
 
 export interface MosaicRecord {
   id: string;
