@@ -1,20 +1,13 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type BlueskyCollectorOptions, createBlueskyCollector } from '../../src/collectors/bluesky.ts';
 import { getCursor } from '../../src/collectors/cursors.ts';
-import type { CollectorDeps } from '../../src/collectors/types.ts';
-import { parseCampaign } from '../../src/config/campaign.ts';
-import { readSettings } from '../../src/config/env.ts';
 import { authors, media, moderationEvents, posts } from '../../src/db/schema.ts';
-import { closeDatabase, openDatabase } from '../../src/db/sqlite.ts';
-import { createIngestService } from '../../src/ingest/ingest.ts';
-import { createMediaRepository } from '../../src/media/media-repository.ts';
-import { closeSafeFetchAgents, fetchBytes } from '../../src/net/safe-fetch.ts';
+import { closeSafeFetchAgents } from '../../src/net/safe-fetch.ts';
 import type { RunContext } from '../../src/scheduler/scheduler.ts';
 import { blueskyEdgeCorpus, type FakeBlueskyOptions, startFakeBluesky } from '../fakes/bluesky-api.ts';
+import { collectorHarness } from '../helpers/collector-harness.ts';
 
 const IDENTIFIER = 'standwall.test';
 const PASSWORD = 'abcd-efgh-ijkl-mnop';
@@ -56,45 +49,23 @@ async function setup(options: SetupOptions = {}) {
     imageSize: { width: 96, height: 72 },
     ...options.fake,
   });
-  const dir = mkdtempSync(join(tmpdir(), 'standwall-bluesky-'));
-  const db = openDatabase(join(dir, 'standwall.db'));
+  const h = collectorHarness({
+    name: 'bluesky',
+    campaign: { sources: { bluesky: { serviceUrl: fake.url } } },
+    env:
+      options.password === null
+        ? { BLUESKY_IDENTIFIER: IDENTIFIER }
+        : { BLUESKY_IDENTIFIER: IDENTIFIER, BLUESKY_APP_PASSWORD: options.password ?? PASSWORD },
+    clock,
+  });
   cleanups.push(() => fake.close());
-  cleanups.push(() => {
-    closeDatabase(db);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const campaign = parseCampaign({ sources: { bluesky: { serviceUrl: fake.url } } });
-  const mediaRepo = createMediaRepository(join(dir, 'media'), campaign.media);
-  const ingest = createIngestService({
-    db,
-    media: mediaRepo,
-    campaign,
-    download: (url) => fetchBytes(url, { allowPrivate: true }).then((r) => r.bytes),
-  });
-  const env: Record<string, string> = { DATA_DIR: dir, BLUESKY_IDENTIFIER: IDENTIFIER };
-  if (options.password !== null) env.BLUESKY_APP_PASSWORD = options.password ?? PASSWORD;
-  const sleeps: number[] = [];
-  const deps: CollectorDeps = {
-    db,
-    ingest,
-    media: mediaRepo,
-    campaign,
-    settings: readSettings(env),
-    now: () => clock.t,
-    // A fake clock: rate-limit waits advance time instead of taking it.
-    sleep: async (ms) => {
-      sleeps.push(ms);
-      clock.t += ms;
-    },
-  };
+  cleanups.push(h.cleanup);
+  const { db, deps, sleeps, mediaRepo, run } = h;
   const makeCollector = () => createBlueskyCollector(deps, { pageSize: 3, ...options.collector });
-  const run = (): RunContext => ({ signal: new AbortController().signal });
   const storedRkeys = () =>
-    db
-      .select({ remoteId: posts.remoteId })
-      .from(posts)
-      .all()
-      .map((p) => p.remoteId.slice(p.remoteId.lastIndexOf('/') + 1))
+    h
+      .remoteIds()
+      .map((id) => id.slice(id.lastIndexOf('/') + 1))
       .sort();
   return { fake, db, deps, clock, sleeps, mediaRepo, makeCollector, run, storedRkeys };
 }

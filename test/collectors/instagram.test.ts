@@ -1,6 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { getCursor, setCursor } from '../../src/collectors/cursors.ts';
@@ -12,19 +10,15 @@ import {
   instagramHashtagBudget,
 } from '../../src/collectors/instagram.ts';
 import type { CollectorDeps } from '../../src/collectors/types.ts';
-import { parseCampaign } from '../../src/config/campaign.ts';
-import { readSettings } from '../../src/config/env.ts';
 import { authors, media, moderationEvents, posts } from '../../src/db/schema.ts';
-import { closeDatabase, openDatabase } from '../../src/db/sqlite.ts';
-import { createIngestService } from '../../src/ingest/ingest.ts';
-import { createMediaRepository } from '../../src/media/media-repository.ts';
-import { closeSafeFetchAgents, fetchBytes } from '../../src/net/safe-fetch.ts';
+import { closeSafeFetchAgents } from '../../src/net/safe-fetch.ts';
 import type { RunContext } from '../../src/scheduler/scheduler.ts';
 import {
   type FakeInstagramOptions,
   instagramEdgeCorpus,
   startFakeInstagram,
 } from '../fakes/instagram-api.ts';
+import { collectorHarness } from '../helpers/collector-harness.ts';
 
 const TOKEN = 'IGQVJ-fake-long-lived-token';
 const USER_ID = '17841405309211844';
@@ -59,49 +53,24 @@ async function setup(options: SetupOptions = {}) {
     imageSize: { width: 96, height: 72 },
     ...options.fake,
   });
-  const dir = mkdtempSync(join(tmpdir(), 'standwall-instagram-'));
-  const db = openDatabase(join(dir, 'standwall.db'));
-  cleanups.push(() => fake.close());
-  cleanups.push(() => {
-    closeDatabase(db);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const campaign = parseCampaign({
-    ...(options.hashtags ? { hashtags: options.hashtags } : {}),
-    sources: { instagram: { baseUrl: fake.baseUrl } },
-  });
-  const mediaRepo = createMediaRepository(join(dir, 'media'), campaign.media);
-  const ingest = createIngestService({
-    db,
-    media: mediaRepo,
-    campaign,
-    download: (url) => fetchBytes(url, { allowPrivate: true }).then((r) => r.bytes),
-  });
-  const env: Record<string, string> = { DATA_DIR: dir, INSTAGRAM_USER_ID: USER_ID };
-  if (options.token !== null) env.INSTAGRAM_ACCESS_TOKEN = options.token ?? TOKEN;
-  const sleeps: number[] = [];
-  const deps: CollectorDeps = {
-    db,
-    ingest,
-    media: mediaRepo,
-    campaign,
-    settings: readSettings(env),
-    now: () => clock.t,
-    sleep: async (ms) => {
-      sleeps.push(ms);
-      clock.t += ms;
+  const h = collectorHarness({
+    name: 'instagram',
+    campaign: {
+      ...(options.hashtags ? { hashtags: options.hashtags } : {}),
+      sources: { instagram: { baseUrl: fake.baseUrl } },
     },
-  };
+    env:
+      options.token === null
+        ? { INSTAGRAM_USER_ID: USER_ID }
+        : { INSTAGRAM_USER_ID: USER_ID, INSTAGRAM_ACCESS_TOKEN: options.token ?? TOKEN },
+    clock,
+  });
+  cleanups.push(() => fake.close());
+  cleanups.push(h.cleanup);
+  const { db, deps, sleeps, mediaRepo, run } = h;
   const makeCollector = (over: Partial<CollectorDeps> = {}) =>
     createInstagramCollector({ ...deps, ...over }, { pageLimit: 3, ...options.collector });
-  const run = (): RunContext => ({ signal: new AbortController().signal });
-  const stored = () =>
-    db
-      .select({ remoteId: posts.remoteId })
-      .from(posts)
-      .all()
-      .map((p) => p.remoteId)
-      .sort();
+  const stored = h.remoteIds;
   return { fake, db, deps, clock, sleeps, mediaRepo, makeCollector, run, stored };
 }
 

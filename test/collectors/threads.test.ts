@@ -1,6 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { getCursor } from '../../src/collectors/cursors.ts';
@@ -11,16 +9,11 @@ import {
   threadsQueries,
   threadsQueryBudget,
 } from '../../src/collectors/threads.ts';
-import type { CollectorDeps } from '../../src/collectors/types.ts';
-import { parseCampaign } from '../../src/config/campaign.ts';
-import { readSettings } from '../../src/config/env.ts';
 import { authors, media, moderationEvents, posts } from '../../src/db/schema.ts';
-import { closeDatabase, openDatabase } from '../../src/db/sqlite.ts';
-import { createIngestService } from '../../src/ingest/ingest.ts';
-import { createMediaRepository } from '../../src/media/media-repository.ts';
-import { closeSafeFetchAgents, fetchBytes } from '../../src/net/safe-fetch.ts';
+import { closeSafeFetchAgents } from '../../src/net/safe-fetch.ts';
 import type { RunContext } from '../../src/scheduler/scheduler.ts';
 import { type FakeThreadsOptions, startFakeThreads, threadsEdgeCorpus } from '../fakes/threads-api.ts';
+import { collectorHarness } from '../helpers/collector-harness.ts';
 
 const TOKEN = 'THAAfake-threads-token';
 const START = Date.UTC(2026, 10, 21, 9);
@@ -50,45 +43,17 @@ async function setup(options: SetupOptions = {}) {
     imageSize: { width: 96, height: 72 },
     ...options.fake,
   });
-  const dir = mkdtempSync(join(tmpdir(), 'standwall-threads-'));
-  const db = openDatabase(join(dir, 'standwall.db'));
+  const h = collectorHarness({
+    name: 'threads',
+    campaign: { sources: { threads: { baseUrl: fake.baseUrl } } },
+    env: options.token === null ? {} : { THREADS_ACCESS_TOKEN: options.token ?? TOKEN },
+    clock,
+  });
   cleanups.push(() => fake.close());
-  cleanups.push(() => {
-    closeDatabase(db);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const campaign = parseCampaign({ sources: { threads: { baseUrl: fake.baseUrl } } });
-  const mediaRepo = createMediaRepository(join(dir, 'media'), campaign.media);
-  const ingest = createIngestService({
-    db,
-    media: mediaRepo,
-    campaign,
-    download: (url) => fetchBytes(url, { allowPrivate: true }).then((r) => r.bytes),
-  });
-  const env: Record<string, string> = { DATA_DIR: dir };
-  if (options.token !== null) env.THREADS_ACCESS_TOKEN = options.token ?? TOKEN;
-  const sleeps: number[] = [];
-  const deps: CollectorDeps = {
-    db,
-    ingest,
-    media: mediaRepo,
-    campaign,
-    settings: readSettings(env),
-    now: () => clock.t,
-    sleep: async (ms) => {
-      sleeps.push(ms);
-      clock.t += ms;
-    },
-  };
+  cleanups.push(h.cleanup);
+  const { db, deps, sleeps, mediaRepo, run } = h;
   const makeCollector = () => createThreadsCollector(deps, { pageLimit: 3, ...options.collector });
-  const run = (): RunContext => ({ signal: new AbortController().signal });
-  const stored = () =>
-    db
-      .select({ remoteId: posts.remoteId })
-      .from(posts)
-      .all()
-      .map((p) => p.remoteId)
-      .sort();
+  const stored = h.remoteIds;
   const searches = () => fake.requests.filter((r) => r.kind === 'search');
   const queryCount = threadsQueries(deps).length;
   return { fake, db, deps, clock, sleeps, mediaRepo, makeCollector, run, stored, searches, queryCount };
