@@ -27,15 +27,17 @@
 import { z } from 'zod';
 import type { Db } from '../db/sqlite.ts';
 import type { NormalizedMedia, NormalizedPost } from '../ingest/normalized-post.ts';
-import { log } from '../log.ts';
 import type { RunContext, RunCounts } from '../scheduler/scheduler.ts';
 import { getCursor, setCursor } from './cursors.ts';
 import {
   finishWith,
   GraphClient,
   type GraphClientOptions,
+  type GraphPassState,
   GraphStop,
   graphPageSchema,
+  ingestOnce,
+  parseGraphItem,
   parseGraphTime,
   recheckByLookup,
   skipReason,
@@ -196,16 +198,8 @@ function coverageWarning(db: Db, now: number): string | null {
 // The collector
 // ---------------------------------------------------------------------------------------------
 
-interface PassState {
-  client: GraphClient;
-  counts: RunCounts;
+interface PassState extends GraphPassState {
   notes: string[];
-  /** Posts handled in this pass (a post with two campaign hashtags comes up twice). */
-  handled: Set<string>;
-  /** Malformed items by id (a repeated page would count one twice) or position. */
-  malformed: Set<string>;
-  done: number;
-  ctx: RunContext;
 }
 
 export function createInstagramCollector(
@@ -268,30 +262,13 @@ export function createInstagramCollector(
     let fresh = 0;
     let newest = 0;
     for (const raw of items) {
-      const parsed = mediaSchema.safeParse(raw);
-      if (!parsed.success) {
-        const id = (raw as { id?: unknown } | null)?.id;
-        state.malformed.add(typeof id === 'string' ? id : `#${state.malformed.size}`);
-        log.warn(
-          { source: sourceId, issue: parsed.error.issues[0]?.message },
-          'instagram media skipped: malformed',
-        );
-        continue;
-      }
-      const item = parsed.data;
-      if (walkSeen.has(item.id)) continue;
+      const item = parseGraphItem(mediaSchema, raw, state, sourceId);
+      if (!item || walkSeen.has(item.id)) continue;
       walkSeen.add(item.id);
       fresh++;
       const time = (parseGraphTime(item.timestamp) as Date).getTime();
       newest = Math.max(newest, time);
-      if (state.handled.has(item.id)) continue;
-      state.handled.add(item.id);
-      const post = mapInstagramMedia(item);
-      if (!post) continue;
-      const result = await deps.ingest.ingest(post);
-      if (result.created || time > seenUpTo) state.counts.found++;
-      if (result.created) state.counts.created++;
-      state.done++;
+      await ingestOnce(deps.ingest, state, item.id, mapInstagramMedia(item), time > seenUpTo);
     }
     state.ctx.progress?.(state.done, null);
     return { fresh, newest };

@@ -15,7 +15,8 @@ import { createHash } from 'node:crypto';
 import { and, desc, eq, inArray, ne } from 'drizzle-orm';
 import { z } from 'zod';
 import { media, posts } from '../db/schema.ts';
-import type { Network } from '../ingest/normalized-post.ts';
+import type { IngestService } from '../ingest/ingest.ts';
+import type { Network, NormalizedPost } from '../ingest/normalized-post.ts';
 import { log } from '../log.ts';
 import { removePost } from '../moderation/remove.ts';
 import type { RunContext, RunCounts } from '../scheduler/scheduler.ts';
@@ -470,3 +471,53 @@ export const graphPageSchema = z.object({
     })
     .optional(),
 });
+
+/** What one collection pass of a Graph API collector carries from page to page. */
+export interface GraphPassState {
+  client: GraphClient;
+  counts: RunCounts;
+  /** Posts handled in this pass (a post found by two queries comes up twice). */
+  handled: Set<string>;
+  /** Malformed items by id (a repeated page would count one twice) or position. */
+  malformed: Set<string>;
+  done: number;
+  ctx: RunContext;
+}
+
+/** One item of a page, validated; a malformed one is logged and counted, never fatal. */
+export function parseGraphItem<T>(
+  schema: z.ZodType<T>,
+  raw: unknown,
+  state: GraphPassState,
+  sourceId: string,
+): T | null {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const id = (raw as { id?: unknown } | null)?.id;
+  state.malformed.add(typeof id === 'string' ? id : `#${state.malformed.size}`);
+  log.warn(
+    { source: sourceId, issue: parsed.error.issues[0]?.message },
+    `${sourceId} item skipped: malformed`,
+  );
+  return null;
+}
+
+/**
+ * Stores a mapped post once per pass. It counts as found when it is new, or newer than the
+ * watermark (a re-read overlap is not "found" again).
+ */
+export async function ingestOnce(
+  ingest: IngestService,
+  state: GraphPassState,
+  id: string,
+  post: NormalizedPost | null,
+  newerThanWatermark: boolean,
+): Promise<void> {
+  if (state.handled.has(id)) return;
+  state.handled.add(id);
+  if (!post) return;
+  const result = await ingest.ingest(post);
+  if (result.created || newerThanWatermark) state.counts.found++;
+  if (result.created) state.counts.created++;
+  state.done++;
+}

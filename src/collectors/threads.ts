@@ -21,15 +21,17 @@
 import { z } from 'zod';
 import type { Db } from '../db/sqlite.ts';
 import type { NormalizedMedia, NormalizedPost } from '../ingest/normalized-post.ts';
-import { log } from '../log.ts';
 import type { RunContext, RunCounts } from '../scheduler/scheduler.ts';
 import { getCursor, setCursor } from './cursors.ts';
 import {
   finishWith,
   GraphClient,
   type GraphClientOptions,
+  type GraphPassState,
   GraphStop,
   graphPageSchema,
+  ingestOnce,
+  parseGraphItem,
   parseGraphTime,
   recheckByLookup,
   skipReason,
@@ -208,14 +210,7 @@ interface Progress {
   until: number;
 }
 
-interface PassState {
-  client: GraphClient;
-  counts: RunCounts;
-  handled: Set<string>;
-  malformed: Set<string>;
-  done: number;
-  ctx: RunContext;
-}
+type PassState = GraphPassState;
 
 export function createThreadsCollector(
   deps: CollectorDeps,
@@ -288,25 +283,10 @@ export function createThreadsCollector(
 
   async function ingestPage(state: PassState, items: unknown[], watermark: number) {
     for (const raw of items) {
-      const parsed = threadSchema.safeParse(raw);
-      if (!parsed.success) {
-        const id = (raw as { id?: unknown } | null)?.id;
-        state.malformed.add(typeof id === 'string' ? id : `#${state.malformed.size}`);
-        log.warn(
-          { source: sourceId, issue: parsed.error.issues[0]?.message },
-          'threads post skipped: malformed',
-        );
-        continue;
-      }
-      const item = parsed.data;
-      if (state.handled.has(item.id)) continue;
-      state.handled.add(item.id);
+      const item = parseGraphItem(threadSchema, raw, state, sourceId);
+      if (!item) continue;
       const post = mapThreadsMedia(item);
-      if (!post) continue;
-      const result = await deps.ingest.ingest(post);
-      if (result.created || post.postedAt.getTime() > watermark) state.counts.found++;
-      if (result.created) state.counts.created++;
-      state.done++;
+      await ingestOnce(deps.ingest, state, item.id, post, (post?.postedAt.getTime() ?? 0) > watermark);
     }
     state.ctx.progress?.(state.done, null);
   }
