@@ -8,6 +8,7 @@ import type { Collector, CollectorDeps } from './collectors/types.ts';
 import { createXCollector } from './collectors/x.ts';
 import type { AppContext } from './context.ts';
 import { media } from './db/schema.ts';
+import { fillDisplayFiles } from './ingest/display-files.ts';
 import type { RunContext, SourceTask } from './scheduler/scheduler.ts';
 
 export function buildCollectors(ctx: AppContext): Collector[] {
@@ -93,6 +94,17 @@ export function buildSourceTasks(ctx: AppContext, collectors = buildCollectors(c
           created: result.stored,
           errors: result.failed,
         };
+      },
+    },
+    {
+      // Display files a bulk import left for later; the media route also makes them on demand.
+      id: 'media-display',
+      schedule: '* * * * *',
+      jitterSeconds: 10,
+      timeoutSeconds: 300,
+      async run(rc) {
+        const result = await fillDisplayFiles(ctx.db, ctx.media, { limit: 500, signal: rc.signal });
+        return { found: result.checked, created: result.made, errors: result.failed };
       },
     },
     {

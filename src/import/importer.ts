@@ -79,6 +79,9 @@ export async function importFolder(
         const entry = known.get(rel) ?? known.get(basename(file)) ?? {};
         const result = await ingest.ingest(toPost(file, bytes, entry, options, (await stat(file)).mtime), {
           approveBy: options.approve ? 'import --approve' : undefined,
+          // Hundreds of photos at once: the wall and thumb files are made later, on first request
+          // or by the background task, so the import (and a mosaic right after it) is not held up.
+          display: 'later',
         });
         if (result.created) summary.imported++;
         else if (result.postId !== null) summary.alreadyThere++;

@@ -18,6 +18,8 @@ export type DownloadMedia = (url: string) => Promise<Uint8Array>;
 export interface IngestOptions {
   /** Approve on arrival, naming the rule that did it (e.g. "import --approve"). */
   approveBy?: string;
+  /** When the wall and thumb files are made (see `StoreOptions.display`): bulk imports say 'later'. */
+  display?: 'now' | 'later';
 }
 
 export interface MediaProblem {
@@ -104,7 +106,10 @@ export function createIngestService(deps: IngestDeps): IngestService {
       .flatMap((row) => (row.phash ? [{ postId: row.postId, phash: row.phash }] : [])),
   );
 
-  async function obtain(item: NormalizedPost['media'][number]): Promise<Outcome> {
+  async function obtain(
+    item: NormalizedPost['media'][number],
+    display: 'now' | 'later' = 'now',
+  ): Promise<Outcome> {
     try {
       let bytes = item.bytes;
       if (!bytes) {
@@ -112,7 +117,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
         if (!deps.download) return { kind: 'pending', error: 'downloads are not enabled here' };
         bytes = await deps.download(item.remoteUrl);
       }
-      return { kind: 'stored', image: await deps.media.store(bytes) };
+      return { kind: 'stored', image: await deps.media.store(bytes, { display }) };
     } catch (error) {
       // Bytes in hand that could not be stored for a passing reason (a full disk) cannot be
       // fetched again later: the caller must keep them (unflagged mail, the import folder).
@@ -153,7 +158,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
     // Files first, rows after: a crash in between leaves only files that the same bytes
     // will reuse on the next run (and that the sweep removes if they never come back).
     const outcomes: Outcome[] = [];
-    for (const item of post.media) outcomes.push(await obtain(item));
+    for (const item of post.media) outcomes.push(await obtain(item, options.display));
     const problems: MediaProblem[] = outcomes.flatMap((o, position) =>
       o.kind === 'stored' ? [] : [{ position, retryable: o.kind === 'pending', ...splitError(o.error) }],
     );

@@ -14,6 +14,7 @@ import {
   MediaRejectedError,
   type MediaRepository,
   type StoredImage,
+  type StoreOptions,
 } from './types.ts';
 
 export const DEFAULT_MEDIA_LIMITS: Readonly<MediaLimits> = Object.freeze({
@@ -94,10 +95,13 @@ interface Rendered {
   /** Of the upright original. */
   width: number;
   height: number;
-  wall: Buffer;
-  thumb: Buffer;
   tile: Buffer;
+  /** Absent when the display files are left for later (see `StoreOptions.display`). */
+  wall?: Buffer;
+  thumb?: Buffer;
 }
+
+const DISPLAY_KEYS = ['wall', 'thumb'] as const;
 
 const rawInput = (p: Pixels): SharpOptions => ({
   raw: { width: p.width, height: p.height, channels: p.channels },
@@ -133,6 +137,34 @@ async function renderDerivatives(wall: Pixels): Promise<{ wall: Buffer; thumb: B
     smaller(),
   ]);
   return { wall: wallFile, ...small };
+}
+
+/** The wall and thumb only, from wall-sized pixels: display files made after the store. */
+async function renderDisplay(wall: Pixels): Promise<{ wall: Buffer; thumb: Buffer }> {
+  const [wallFile, thumb] = await Promise.all([
+    sharp(wall.data, rawInput(wall)).webp(WALL_WEBP).toBuffer(),
+    sharp(wall.data, rawInput(wall))
+      .resize({ width: THUMB_SIDE, height: THUMB_SIDE, fit: 'inside', withoutEnlargement: true })
+      .webp(THUMB_WEBP)
+      .toBuffer(),
+  ]);
+  return { wall: wallFile, thumb };
+}
+
+/**
+ * The tile straight from the encoded photo: sharp lets libjpeg decode at 1/2, 1/4 or 1/8 scale
+ * when the tile is that much smaller, which is most of why a bulk import can skip the
+ * full-size decode. The whole entropy-coded stream is still read, so truncation is still caught.
+ */
+async function tileFrom(input: Buffer, options: SharpOptions, orient: boolean): Promise<Buffer> {
+  let pipeline = sharp(input, options);
+  if (orient) pipeline = pipeline.autoOrient();
+  return pipeline
+    .flatten({ background: WHITE })
+    .resize({ width: TILE_SIDE, height: TILE_SIDE, fit: 'cover', position: 'centre' })
+    .toColourspace('srgb')
+    .jpeg(TILE_JPEG)
+    .toBuffer();
 }
 
 /**
@@ -240,8 +272,48 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
     return kind;
   }
 
-  /** The files already stored for this content, or null when any is missing or unreadable. */
-  async function reuse(sha: string, kind: ImageKind): Promise<StoredImage | null> {
+  const displayInFlight = new Map<string, Promise<void>>();
+
+  async function hasDisplayFiles(sha: string): Promise<boolean> {
+    const dir = shaDir(sha);
+    const found = await Promise.all(
+      DISPLAY_KEYS.map((k) =>
+        stat(path.join(dir, FILE_NAMES[k])).then(
+          (s) => s.isFile(),
+          () => false,
+        ),
+      ),
+    );
+    return found.every(Boolean);
+  }
+
+  /**
+   * Makes the wall and thumb files from the stored original when they are missing. One render per
+   * content address at a time: a wall of a thousand screens asking for a new photo at once
+   * costs one decode.
+   */
+  function ensureDisplayFiles(sha: string): Promise<void> {
+    if (!SHA256_HEX.test(sha)) return Promise.reject(new RangeError('not a sha256 content address'));
+    const running = displayInFlight.get(sha);
+    if (running) return running;
+    const job = (async () => {
+      if (await hasDisplayFiles(sha)) return;
+      const dir = shaDir(sha);
+      // The stored original is upright, sRGB and metadata-free: no orientation to apply again.
+      const original = await readFile(path.join(dir, FILE_NAMES.original));
+      const files = await renderDisplay(await wallPixels(original, decodeOptions, false));
+      await Promise.all(DISPLAY_KEYS.map((k) => writeAtomic(dir, FILE_NAMES[k], files[k])));
+      await syncDirectory(dir);
+    })().finally(() => displayInFlight.delete(sha));
+    displayInFlight.set(sha, job);
+    return job;
+  }
+
+  /**
+   * The files already stored for this content, or null when the original or the tile is missing
+   * or unreadable. Missing display files are made again when `display` asks for them now.
+   */
+  async function reuse(sha: string, kind: ImageKind, display: boolean): Promise<StoredImage | null> {
     const dir = shaDir(sha);
     const absolute = Object.fromEntries(FILE_KEYS.map((k) => [k, path.join(dir, FILE_NAMES[k])])) as Record<
       FileKey,
@@ -249,10 +321,11 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
     >;
     try {
       const originalStat = await stat(absolute.original);
-      await Promise.all([stat(absolute.wall), stat(absolute.thumb), stat(absolute.tile)]);
+      await stat(absolute.tile);
       // Fresh mtime: a sweep running now must not take the directory this call is handing out.
       const now = new Date();
       await utimes(dir, now, now).catch(() => {});
+      if (display) await ensureDisplayFiles(sha);
       const [original, tile] = await Promise.all([readFile(absolute.original), readFile(absolute.tile)]);
       const [meta, features] = await Promise.all([sharp(original).metadata(), tileFeatures(tile)]);
       return {
@@ -298,7 +371,7 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
     return { data, width: info.width, height: info.height, channels: info.channels };
   }
 
-  async function renderHeic(bytes: Buffer): Promise<Rendered> {
+  async function renderHeic(bytes: Buffer, display: boolean): Promise<Rendered> {
     const decoded = await decodeHeic(bytes);
     if (decoded.width * decoded.height > resolved.maxPixels) {
       throw tooManyPixels(decoded.width, decoded.height, resolved.maxPixels);
@@ -307,12 +380,19 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
     const options: SharpOptions = { ...rawInput(decoded), limitInputPixels: resolved.maxPixels };
     const [original, derived] = await Promise.all([
       sharp(decoded.data, options).flatten({ background: WHITE }).jpeg(ORIGINAL_JPEG).toBuffer(),
-      wallPixels(decoded.data, options, false).then(renderDerivatives),
+      display
+        ? wallPixels(decoded.data, options, false).then(renderDerivatives)
+        : tileFrom(decoded.data, options, false).then((tile) => ({ tile })),
     ]);
     return { original, width: decoded.width, height: decoded.height, ...derived };
   }
 
-  async function renderEncoded(bytes: Buffer, kind: ImageKind, meta: Metadata): Promise<Rendered> {
+  async function renderEncoded(
+    bytes: Buffer,
+    kind: ImageKind,
+    meta: Metadata,
+    display: boolean,
+  ): Promise<Rendered> {
     const upright = (meta.orientation ?? 1) === 1;
     // Lossless and cheapest: an upright sRGB/grey JPEG is kept as it came, minus its metadata.
     if (kind === 'jpeg' && upright && (meta.space === 'srgb' || meta.space === 'b-w')) {
@@ -324,7 +404,9 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
       }
       if (stripped) {
         // Decoding the stripped bytes (not the input) is what proves the stored original is whole.
-        const derived = await renderDerivatives(await wallPixels(stripped, decodeOptions, false));
+        const derived = display
+          ? await renderDerivatives(await wallPixels(stripped, decodeOptions, false))
+          : { tile: await tileFrom(stripped, decodeOptions, false) };
         return { original: stripped, width: meta.width, height: meta.height, ...derived };
       }
     }
@@ -338,15 +420,19 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
         .toColourspace('srgb')
         .jpeg({ ...ORIGINAL_JPEG, chromaSubsampling })
         .toBuffer({ resolveWithObject: true }),
-      wallPixels(bytes, decodeOptions, true).then(renderDerivatives),
+      display
+        ? wallPixels(bytes, decodeOptions, true).then(renderDerivatives)
+        : tileFrom(bytes, decodeOptions, true).then((tile) => ({ tile })),
     ]);
     return { original: original.data, width: original.info.width, height: original.info.height, ...derived };
   }
 
-  async function render(bytes: Buffer, kind: ImageKind): Promise<Rendered> {
+  async function render(bytes: Buffer, kind: ImageKind, display: boolean): Promise<Rendered> {
     const meta = await readHeader(bytes, kind);
     try {
-      return kind === 'heic' ? await renderHeic(bytes) : await renderEncoded(bytes, kind, meta);
+      return kind === 'heic'
+        ? await renderHeic(bytes, display)
+        : await renderEncoded(bytes, kind, meta, display);
     } catch (error) {
       if (error instanceof MediaRejectedError) throw error;
       if (error instanceof Error && /pixel limit/i.test(error.message)) {
@@ -360,21 +446,27 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
     mediaDir: root,
     limits: resolved,
 
-    async store(input: Uint8Array): Promise<StoredImage> {
+    async store(input: Uint8Array, options: StoreOptions = {}): Promise<StoredImage> {
+      const display = (options.display ?? 'now') === 'now';
       const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
       const kind = checkSize(bytes);
       const sha = createHash('sha256').update(bytes).digest('hex');
       await removeDeadTemps(shaDir(sha));
-      const existing = await reuse(sha, kind);
+      const existing = await reuse(sha, kind, display);
       if (existing) return existing;
 
-      const rendered = await render(bytes, kind);
+      const rendered = await render(bytes, kind, display);
       const [features] = await Promise.all([
         tileFeatures(rendered.tile),
         mkdir(shaDir(sha), { recursive: true }),
       ]);
       const dir = shaDir(sha);
-      await Promise.all(FILE_KEYS.map((k) => writeAtomic(dir, FILE_NAMES[k], rendered[k])));
+      await Promise.all(
+        FILE_KEYS.map((k) => {
+          const data = rendered[k];
+          return data ? writeAtomic(dir, FILE_NAMES[k], data) : undefined;
+        }),
+      );
       await syncDirectory(dir);
       return {
         sha256: sha,
@@ -385,6 +477,13 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
         files: relativeFiles(sha),
         ...features,
       };
+    },
+
+    ensureDisplayFiles,
+
+    hasDisplayFiles(sha256: string): Promise<boolean> {
+      if (!SHA256_HEX.test(sha256)) return Promise.reject(new RangeError('not a sha256 content address'));
+      return hasDisplayFiles(sha256);
     },
 
     async remove(sha256: string): Promise<void> {

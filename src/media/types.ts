@@ -47,6 +47,16 @@ export interface StoredImage {
   phash: string;
 }
 
+export interface StoreOptions {
+  /**
+   * 'now' (default) writes the wall and thumb files with the original and the tile. 'later'
+   * writes only the original and the tile (what moderation needs to decide and a mosaic needs to
+   * match): a bulk import is then about 4× faster, and the display files are made from the
+   * original on first request or by the background `media-display` task.
+   */
+  display?: 'now' | 'later';
+}
+
 export interface MediaRepository {
   readonly mediaDir: string;
   readonly limits: MediaLimits;
@@ -56,7 +66,10 @@ export interface MediaRepository {
    * the same bytes again reuse the files already there.
    * @throws MediaRejectedError when the bytes are not an acceptable photo.
    */
-  store(bytes: Uint8Array): Promise<StoredImage>;
+  store(bytes: Uint8Array, options?: StoreOptions): Promise<StoredImage>;
+  /** Makes the wall and thumb files from the stored original if they are missing (one render at a time per photo). */
+  ensureDisplayFiles(sha256: string): Promise<void>;
+  hasDisplayFiles(sha256: string): Promise<boolean>;
   /** Deletes every file of a content address (takedown, deletion at the source). */
   remove(sha256: string): Promise<void>;
   /** Removes temp files and content directories no media row refers to and older than `minAgeMs`. */

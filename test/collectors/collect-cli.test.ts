@@ -200,7 +200,7 @@ describe('npm run collect -- --once (real process, three fakes)', () => {
       const rows = parseSummary(result.stdout);
       expect(rows.map((r) => r.source)).toEqual(allTasks);
       expect(allTasks).toEqual(
-        expect.arrayContaining([...NETWORKS, 'recheck', 'media-retry', 'media-sweep']),
+        expect.arrayContaining([...NETWORKS, 'recheck', 'media-retry', 'media-display', 'media-sweep']),
       );
       for (const network of NETWORKS) {
         expect(rows.find((r) => r.source === network)).toMatchObject({
@@ -218,6 +218,7 @@ describe('npm run collect -- --once (real process, three fakes)', () => {
         ...NETWORKS,
         'recheck',
         'media-retry',
+        'media-display',
         'media-sweep',
       ]);
 

@@ -398,6 +398,78 @@ describe('store', () => {
   });
 });
 
+describe("store with display 'later' (bulk import)", () => {
+  const filesIn = async (dir: string, sha: string) =>
+    (await readdir(path.join(dir, sha.slice(0, 2), sha))).sort();
+
+  it('writes the original and the tile only, upright and stripped, with the same answer shape', async () => {
+    const dir = await dirs.make();
+    const local = createMediaRepository(dir);
+    const input = await fixture('exif-orientation6-gps.jpg');
+    const image = await local.store(input, { display: 'later' });
+    expect(image).toMatchObject({ sourceType: 'jpeg', width: 160, height: 240 });
+    expect(await filesIn(dir, image.sha256)).toEqual(['original.jpg', 'tile.jpg']);
+    expect(await local.hasDisplayFiles(image.sha256)).toBe(false);
+    const original = await readFile(local.absolutePath(image.files.original));
+    expect(isRed(await pixelAt(original, 150, 10))).toBe(true);
+    expect(original.includes('secret xmp text')).toBe(false);
+    // The tile is the upright centre square, as a store made now cuts it.
+    const tile = await readFile(local.absolutePath(image.files.tile));
+    expect(await sharp(tile).metadata()).toMatchObject({ format: 'jpeg', width: 256, height: 256 });
+    const reference = await createMediaRepository(await dirs.make()).store(input);
+    expect(image.labGrid).toHaveLength(48);
+    image.labGrid.forEach((v, i) => {
+      expect(Math.abs(v - (reference.labGrid[i] as number)), `labGrid[${i}]`).toBeLessThan(3);
+    });
+  });
+
+  it('still rejects a truncated JPEG as corrupt without the full-size decode', async () => {
+    const whole = await photo(31, 1600, 1200);
+    const error = await rejection(
+      repo.store(whole.subarray(0, Math.floor(whole.length * 0.6)), { display: 'later' }),
+    );
+    expect(error.reason).toBe('corrupt');
+  });
+
+  it('makes the wall and thumb from the original on demand, once, the same as a store made now', async () => {
+    const dir = await dirs.make();
+    const later = createMediaRepository(dir);
+    const now = createMediaRepository(await dirs.make());
+    const input = await photo(32, 3000, 2000);
+    const image = await later.store(input, { display: 'later' });
+    const reference = await now.store(input);
+    // Five screens asking at once share one render and leave no temp file behind.
+    await Promise.all(Array.from({ length: 5 }, () => later.ensureDisplayFiles(image.sha256)));
+    expect(await later.hasDisplayFiles(image.sha256)).toBe(true);
+    expect(await filesIn(dir, image.sha256)).toEqual(['original.jpg', 'thumb.webp', 'tile.jpg', 'wall.webp']);
+    for (const key of ['wall', 'thumb'] as const) {
+      const made = await sharp(await readFile(later.absolutePath(image.files[key]))).metadata();
+      const ref = await sharp(await readFile(now.absolutePath(reference.files[key]))).metadata();
+      expect([made.format, made.width, made.height], key).toEqual([ref.format, ref.width, ref.height]);
+    }
+    const wall = await readFile(later.absolutePath(image.files.wall));
+    const refWall = await readFile(now.absolutePath(reference.files.wall));
+    const [a, b] = await Promise.all([pixelAt(wall, 1500, 500), pixelAt(refWall, 1500, 500)]);
+    for (let i = 0; i < 3; i++) expect(Math.abs((a[i] as number) - (b[i] as number))).toBeLessThanOrEqual(6);
+  });
+
+  it('a later store that wants the display files now makes the missing ones', async () => {
+    const dir = await dirs.make();
+    const local = createMediaRepository(dir);
+    const input = await photo(33, 800, 600);
+    const first = await local.store(input, { display: 'later' });
+    const second = await local.store(input);
+    expect(second).toEqual(first);
+    expect(await filesIn(dir, first.sha256)).toEqual(['original.jpg', 'thumb.webp', 'tile.jpg', 'wall.webp']);
+  });
+
+  it('refuses to make display files for a photo it does not have, or a bad address', async () => {
+    const local = createMediaRepository(await dirs.make());
+    await expect(local.ensureDisplayFiles('a'.repeat(64))).rejects.toThrow(/ENOENT/);
+    await expect(local.ensureDisplayFiles('../etc')).rejects.toThrow(/sha256/);
+  });
+});
+
 describe('remove, sweep and paths', () => {
   it('remove deletes the directory of a content address and refuses anything else', async () => {
     const local = createMediaRepository(await dirs.make());

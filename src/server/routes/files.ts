@@ -5,10 +5,12 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import type { AppContext } from '../../context.ts';
+import { log } from '../../log.ts';
 import { isPublicMedia } from '../../posts/post-queries.ts';
 import type { AppEnv } from '../env.ts';
 
 const MEDIA_PATH = /^([0-9a-f]{2})\/([0-9a-f]{64})\/(original\.jpg|wall\.webp|thumb\.webp|tile\.jpg)$/;
+const DISPLAY_FILES = new Set(['wall.webp', 'thumb.webp']);
 const TYPES: Record<string, string> = {
   jpg: 'image/jpeg',
   webp: 'image/webp',
@@ -33,7 +35,14 @@ export function mediaRoutes(ctx: AppContext) {
     const isPublic = isPublicMedia(ctx.db, match[2] as string);
     if (!isPublic && !c.get('organizer')) return c.json({ error: 'no such file' }, 404);
     const file = ctx.media.absolutePath(relative);
-    const info = await stat(file).catch(() => null);
+    let info = await stat(file).catch(() => null);
+    if (!info && DISPLAY_FILES.has(match[3] as string)) {
+      // Imported in bulk: the display files are made from the original on first request.
+      await ctx.media.ensureDisplayFiles(match[2] as string).catch((error: unknown) => {
+        log.warn({ sha256: match[2], err: String(error) }, 'media: display files could not be made');
+      });
+      info = await stat(file).catch(() => null);
+    }
     if (!info?.isFile()) return c.json({ error: 'no such file' }, 404);
     const ext = relative.split('.').pop() as string;
     const etag = `"${match[2]?.slice(0, 16)}-${match[3]}"`;
