@@ -3,6 +3,7 @@ import { readSettings, type Settings } from './config/env.ts';
 import { closeDatabase, type Db, openDatabase } from './db/sqlite.ts';
 import { EventBus } from './events/bus.ts';
 import { createIngestService, type IngestService } from './ingest/ingest.ts';
+import { createPooledMediaRepository } from './media/media-pool.ts';
 import { createMediaRepository } from './media/media-repository.ts';
 import type { MediaRepository } from './media/types.ts';
 import { fetchBytes } from './net/safe-fetch.ts';
@@ -21,7 +22,11 @@ export interface AppContext {
 export function createContext(settings: Settings = readSettings()): AppContext {
   const campaign = loadCampaign(settings.campaignConfig);
   const db = openDatabase(settings.dbFile);
-  const media = createMediaRepository(settings.mediaDir, campaign.media);
+  const pool =
+    settings.mediaWorkers > 0
+      ? createPooledMediaRepository(settings.mediaDir, campaign.media, settings.mediaWorkers)
+      : null;
+  const media = pool ?? createMediaRepository(settings.mediaDir, campaign.media);
   const bus = new EventBus();
   const ingest = createIngestService({
     db,
@@ -36,5 +41,9 @@ export function createContext(settings: Settings = readSettings()): AppContext {
         })
       ).bytes,
   });
-  return { settings, campaign, db, media, bus, ingest, close: () => closeDatabase(db) };
+  const close = () => {
+    closeDatabase(db);
+    void pool?.close();
+  };
+  return { settings, campaign, db, media, bus, ingest, close };
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './campaign.ts';
@@ -23,6 +24,15 @@ const envSchema = z.object({
     z.string().url('must be a URL like imaps://user:pass@host').optional(),
   ),
   STANDWALL_ALLOW_PRIVATE_MEDIA: z.preprocess(emptyAsUndefined, z.enum(['0', '1']).default('0')),
+  MEDIA_WORKERS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number()
+      .int()
+      .min(0, 'must be 0 (photos processed in the main thread) or more')
+      .max(16)
+      .default(Math.min(4, availableParallelism())),
+  ),
 });
 
 export interface Settings {
@@ -40,6 +50,8 @@ export interface Settings {
   threadsAccessToken: string | undefined;
   imapUrl: string | undefined;
   allowPrivateMedia: boolean;
+  /** Worker threads for the media pipeline; 0 runs it in the main thread. */
+  mediaWorkers: number;
 }
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
@@ -65,5 +77,6 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     threadsAccessToken: e.THREADS_ACCESS_TOKEN,
     imapUrl: e.IMAP_URL,
     allowPrivateMedia: e.STANDWALL_ALLOW_PRIVATE_MEDIA === '1',
+    mediaWorkers: e.MEDIA_WORKERS,
   };
 }

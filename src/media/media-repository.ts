@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Metadata, SharpOptions } from 'sharp';
+import { z } from 'zod';
 import { log } from '../log.ts';
 import { computeFeatures, type ImageFeatures } from './features.ts';
 import { decodeHeic } from './heic.ts';
@@ -96,12 +97,27 @@ interface Rendered {
   width: number;
   height: number;
   tile: Buffer;
+  /** Measured on the tile's pixels before JPEG encoding, when the pipeline had them at hand. */
+  features?: ImageFeatures;
   /** Absent when the display files are left for later (see `StoreOptions.display`). */
   wall?: Buffer;
   thumb?: Buffer;
 }
 
 const DISPLAY_KEYS = ['wall', 'thumb'] as const;
+
+/**
+ * The features and size of a stored photo, beside its files: a second store of the same bytes
+ * answers from it exactly as the first did, without decoding anything.
+ */
+const FEATURES_FILE = 'features.json';
+const featuresFileSchema = z.object({
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  meanColor: z.string().regex(/^#[0-9a-f]{6}$/),
+  labGrid: z.array(z.number()).length(48),
+  phash: z.string().regex(/^[0-9a-f]{16}$/),
+});
 
 const rawInput = (p: Pixels): SharpOptions => ({
   raw: { width: p.width, height: p.height, channels: p.channels },
@@ -156,15 +172,24 @@ async function renderDisplay(wall: Pixels): Promise<{ wall: Buffer; thumb: Buffe
  * when the tile is that much smaller, which is most of why a bulk import can skip the
  * full-size decode. The whole entropy-coded stream is still read, so truncation is still caught.
  */
-async function tileFrom(input: Buffer, options: SharpOptions, orient: boolean): Promise<Buffer> {
+async function tileFrom(
+  input: Buffer,
+  options: SharpOptions,
+  orient: boolean,
+): Promise<{ tile: Buffer; features: ImageFeatures }> {
   let pipeline = sharp(input, options);
   if (orient) pipeline = pipeline.autoOrient();
-  return pipeline
+  const { data, info } = await pipeline
     .flatten({ background: WHITE })
     .resize({ width: TILE_SIDE, height: TILE_SIDE, fit: 'cover', position: 'centre' })
     .toColourspace('srgb')
-    .jpeg(TILE_JPEG)
-    .toBuffer();
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  const pixels: Pixels = { data, width: info.width, height: info.height, channels: info.channels };
+  // Features from these pixels rather than from the encoded tile decoded again: one decode less
+  // per photo, and features.json keeps a second store's answer identical.
+  const features = computeFeatures(pixels);
+  return { tile: await sharp(data, rawInput(pixels)).jpeg(TILE_JPEG).toBuffer(), features };
 }
 
 /**
@@ -326,6 +351,18 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
       const now = new Date();
       await utimes(dir, now, now).catch(() => {});
       if (display) await ensureDisplayFiles(sha);
+      const known = await readFile(path.join(dir, FEATURES_FILE), 'utf8')
+        .then((text) => featuresFileSchema.parse(JSON.parse(text)))
+        .catch(() => null);
+      if (known)
+        return {
+          sha256: sha,
+          sourceType: kind,
+          bytes: originalStat.size,
+          files: relativeFiles(sha),
+          ...known,
+        };
+      // Stored before features.json existed (or it was damaged): measure the tile again.
       const [original, tile] = await Promise.all([readFile(absolute.original), readFile(absolute.tile)]);
       const [meta, features] = await Promise.all([sharp(original).metadata(), tileFeatures(tile)]);
       return {
@@ -382,7 +419,7 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
       sharp(decoded.data, options).flatten({ background: WHITE }).jpeg(ORIGINAL_JPEG).toBuffer(),
       display
         ? wallPixels(decoded.data, options, false).then(renderDerivatives)
-        : tileFrom(decoded.data, options, false).then((tile) => ({ tile })),
+        : tileFrom(decoded.data, options, false),
     ]);
     return { original, width: decoded.width, height: decoded.height, ...derived };
   }
@@ -406,7 +443,7 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
         // Decoding the stripped bytes (not the input) is what proves the stored original is whole.
         const derived = display
           ? await renderDerivatives(await wallPixels(stripped, decodeOptions, false))
-          : { tile: await tileFrom(stripped, decodeOptions, false) };
+          : await tileFrom(stripped, decodeOptions, false);
         return { original: stripped, width: meta.width, height: meta.height, ...derived };
       }
     }
@@ -422,7 +459,7 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
         .toBuffer({ resolveWithObject: true }),
       display
         ? wallPixels(bytes, decodeOptions, true).then(renderDerivatives)
-        : tileFrom(bytes, decodeOptions, true).then((tile) => ({ tile })),
+        : tileFrom(bytes, decodeOptions, true),
     ]);
     return { original: original.data, width: original.info.width, height: original.info.height, ...derived };
   }
@@ -457,16 +494,18 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
 
       const rendered = await render(bytes, kind, display);
       const [features] = await Promise.all([
-        tileFeatures(rendered.tile),
+        rendered.features ?? tileFeatures(rendered.tile),
         mkdir(shaDir(sha), { recursive: true }),
       ]);
       const dir = shaDir(sha);
-      await Promise.all(
-        FILE_KEYS.map((k) => {
+      const known = JSON.stringify({ width: rendered.width, height: rendered.height, ...features });
+      await Promise.all([
+        ...FILE_KEYS.map((k) => {
           const data = rendered[k];
           return data ? writeAtomic(dir, FILE_NAMES[k], data) : undefined;
         }),
-      );
+        writeAtomic(dir, FEATURES_FILE, Buffer.from(known)),
+      ]);
       await syncDirectory(dir);
       return {
         sha256: sha,

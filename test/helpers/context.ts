@@ -14,7 +14,11 @@ export function createTestContext(campaign: unknown = {}, env: Record<string, st
   const dataDir = mkdtempSync(join(tmpdir(), 'standwall-test-'));
   const configFile = join(dataDir, 'campaign.json');
   writeFileSync(configFile, JSON.stringify(campaign));
-  const ctx = createContext(readSettings({ DATA_DIR: dataDir, CAMPAIGN_CONFIG: configFile, ...env }));
+  // Photos in the main thread unless a test asks for the worker pool (MEDIA_WORKERS): most
+  // contexts store a handful, and two workers starting for each would double their time.
+  const ctx = createContext(
+    readSettings({ DATA_DIR: dataDir, CAMPAIGN_CONFIG: configFile, MEDIA_WORKERS: '0', ...env }),
+  );
   return {
     ...ctx,
     dataDir,

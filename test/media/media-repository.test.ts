@@ -376,7 +376,29 @@ describe('store', () => {
     expect(second).toEqual(first);
     expect(await snapshot()).toEqual(before);
     const files = await readdir(path.join(dir, first.sha256.slice(0, 2), first.sha256));
-    expect(files.sort()).toEqual(['original.jpg', 'thumb.webp', 'tile.jpg', 'wall.webp']);
+    expect(files.sort()).toEqual(['features.json', 'original.jpg', 'thumb.webp', 'tile.jpg', 'wall.webp']);
+  });
+
+  it('answers a second store from features.json, and measures the tile again when it is gone', async () => {
+    const dir = await dirs.make();
+    const local = createMediaRepository(dir);
+    const input = await photo(34, 1200, 900);
+    const first = await local.store(input, { display: 'later' });
+    const again = await local.store(input, { display: 'later' });
+    expect(again).toEqual(first);
+    const known = path.join(dir, first.sha256.slice(0, 2), first.sha256, 'features.json');
+    expect(JSON.parse(await readFile(known, 'utf8'))).toMatchObject({
+      width: 1200,
+      height: 900,
+      phash: first.phash,
+    });
+    // An older store (or a damaged file): the answer comes from the stored tile, within JPEG rounding.
+    await writeFile(known, '{"width": "broken"');
+    const measured = await local.store(input, { display: 'later' });
+    expect([measured.width, measured.height, measured.labGrid.length]).toEqual([1200, 900, 48]);
+    measured.labGrid.forEach((v, i) => {
+      expect(Math.abs(v - (first.labGrid[i] as number)), `labGrid[${i}]`).toBeLessThan(1.5);
+    });
   });
 
   it('re-creates missing files of an earlier store', async () => {
@@ -408,7 +430,7 @@ describe("store with display 'later' (bulk import)", () => {
     const input = await fixture('exif-orientation6-gps.jpg');
     const image = await local.store(input, { display: 'later' });
     expect(image).toMatchObject({ sourceType: 'jpeg', width: 160, height: 240 });
-    expect(await filesIn(dir, image.sha256)).toEqual(['original.jpg', 'tile.jpg']);
+    expect(await filesIn(dir, image.sha256)).toEqual(['features.json', 'original.jpg', 'tile.jpg']);
     expect(await local.hasDisplayFiles(image.sha256)).toBe(false);
     const original = await readFile(local.absolutePath(image.files.original));
     expect(isRed(await pixelAt(original, 150, 10))).toBe(true);
@@ -441,7 +463,13 @@ describe("store with display 'later' (bulk import)", () => {
     // Five screens asking at once share one render and leave no temp file behind.
     await Promise.all(Array.from({ length: 5 }, () => later.ensureDisplayFiles(image.sha256)));
     expect(await later.hasDisplayFiles(image.sha256)).toBe(true);
-    expect(await filesIn(dir, image.sha256)).toEqual(['original.jpg', 'thumb.webp', 'tile.jpg', 'wall.webp']);
+    expect(await filesIn(dir, image.sha256)).toEqual([
+      'features.json',
+      'original.jpg',
+      'thumb.webp',
+      'tile.jpg',
+      'wall.webp',
+    ]);
     for (const key of ['wall', 'thumb'] as const) {
       const made = await sharp(await readFile(later.absolutePath(image.files[key]))).metadata();
       const ref = await sharp(await readFile(now.absolutePath(reference.files[key]))).metadata();
@@ -460,7 +488,13 @@ describe("store with display 'later' (bulk import)", () => {
     const first = await local.store(input, { display: 'later' });
     const second = await local.store(input);
     expect(second).toEqual(first);
-    expect(await filesIn(dir, first.sha256)).toEqual(['original.jpg', 'thumb.webp', 'tile.jpg', 'wall.webp']);
+    expect(await filesIn(dir, first.sha256)).toEqual([
+      'features.json',
+      'original.jpg',
+      'thumb.webp',
+      'tile.jpg',
+      'wall.webp',
+    ]);
   });
 
   it('refuses to make display files for a photo it does not have, or a bad address', async () => {
