@@ -99,7 +99,8 @@ export async function importFolder(
       options.onFile?.(rel);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 2) }, worker));
+  // Four in flight keep two media workers busy while the next files are read and rows written.
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker));
   summary.rejected.sort((a, b) => a.file.localeCompare(b.file));
   return summary;
 }
