@@ -17,13 +17,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { readSettings } from '../../src/config/env.ts';
-import { createContext } from '../../src/context.ts';
-import { importFolder } from '../../src/import/importer.ts';
-import { buildMosaic } from '../../src/mosaic/build.ts';
 import { scoreFiles } from './score.ts';
 
 const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface BenchRow {
   name: string;
@@ -194,42 +191,59 @@ export async function benchMosaic(opts: BenchOptions = {}): Promise<BenchRow[]> 
     const target = join(corpus, 'target.jpg');
     const count = readdirSync(tiles).filter((f) => /\.jpe?g$/i.test(f)).length;
 
-    // --- ours: import through the real pipeline, then the mosaic --------------------------
-    const dataDir = join(work, 'data');
-    const configFile = join(work, 'campaign.json');
-    writeFileSync(configFile, '{}');
-    const ctx = createContext(
-      readSettings({ DATA_DIR: dataDir, CAMPAIGN_CONFIG: configFile, LOG_LEVEL: 'warn' }),
-    );
-    try {
-      let t = performance.now();
-      const summary = await importFolder(tiles, ctx.ingest, { approve: true, consent: true });
-      const importSeconds = (performance.now() - t) / 1000;
-      log(`standwall import: ${summary.imported} photos in ${importSeconds.toFixed(1)} s`);
-      t = performance.now();
-      const out = join(work, 'standwall.jpg');
-      const result = await buildMosaic(
-        { db: ctx.db, mediaDir: ctx.settings.mediaDir },
-        { out, target, grid: { cols, rows }, width },
-      );
-      const mosaicSeconds = (performance.now() - t) / 1000;
-      log(
-        `standwall mosaic: ${mosaicSeconds.toFixed(1)} s ${JSON.stringify(result.stats.seconds)}, rss ${Math.round(process.memoryUsage().rss / 1e6)} MB`,
-      );
-      const [score] = await scoreFiles(target, [out]);
-      rowsOut.push({
-        name: 'standwall',
-        seconds: importSeconds + mosaicSeconds,
-        prepareSeconds: importSeconds,
-        mosaicSeconds,
-        ssim: score?.ssim ?? Number.NaN,
-        deltaE: score?.deltaE ?? Number.NaN,
-        photosShown: result.stats.photosShown,
-        maxRepeats: Math.max(...result.manifest.posts.map((p) => p.cells.length)),
+    // --- ours: the two commands a user runs, each in its own process ------------------------
+    // `npm run import` then `npm run mosaic`, as separate processes like metapixel's two: what
+    // the import's media workers set (one libvips thread each) cannot leak into the mosaic.
+    const env = {
+      ...process.env,
+      DATA_DIR: join(work, 'data'),
+      CAMPAIGN_CONFIG: join(work, 'campaign.json'),
+      LOG_LEVEL: 'warn',
+    };
+    writeFileSync(env.CAMPAIGN_CONFIG, '{}');
+    const cli = (script: string, args: string[]) =>
+      run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli', script), ...args], {
+        cwd: ROOT,
+        env,
+        maxBuffer: 64 << 20,
       });
-    } finally {
-      ctx.close();
-    }
+    let t = performance.now();
+    const imported = await cli('import.ts', [tiles, '--approve', '--consent']);
+    const importSeconds = (performance.now() - t) / 1000;
+    log(
+      `standwall import: ${/imported:?\s*(\d+)/i.exec(imported.stdout)?.[1] ?? '?'} photos in ${importSeconds.toFixed(1)} s`,
+    );
+    const out = join(work, 'standwall.jpg');
+    t = performance.now();
+    const built = await cli('mosaic.ts', [
+      '--out',
+      out,
+      '--target',
+      target,
+      '--grid',
+      `${cols}x${rows}`,
+      '--width',
+      String(width),
+      '--no-viewer',
+    ]);
+    const mosaicSeconds = (performance.now() - t) / 1000;
+    log(`standwall mosaic: ${mosaicSeconds.toFixed(1)} s`);
+    const manifestFile = /^manifest:\s+(\S+\.json)/m.exec(built.stdout)?.[1];
+    if (!manifestFile) throw new Error(`npm run mosaic printed no manifest:\n${built.stdout}${built.stderr}`);
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as {
+      posts: Array<{ cells: unknown[] }>;
+    };
+    const [score] = await scoreFiles(target, [out]);
+    rowsOut.push({
+      name: 'standwall',
+      seconds: importSeconds + mosaicSeconds,
+      prepareSeconds: importSeconds,
+      mosaicSeconds,
+      ssim: score?.ssim ?? Number.NaN,
+      deltaE: score?.deltaE ?? Number.NaN,
+      photosShown: manifest.posts.length,
+      maxRepeats: Math.max(...manifest.posts.map((p) => p.cells.length)),
+    });
 
     // --- metapixel -------------------------------------------------------------------------
     if (opts.skipMetapixel) {

@@ -9,6 +9,11 @@ const { register } = await import('tsx/esm/api');
 register();
 
 const { createMediaRepository } = await import('./media-repository.ts');
+const { sharp } = await import('./sharp-loaders.ts');
+// Photos run in parallel across the workers, so each pipeline gets one libvips thread: splitting
+// a 256 px tile over threads costs more in hand-offs than it saves (about 15% of an import's
+// CPU). libvips' setting is per process, which is what the pool is for anyway.
+sharp.concurrency(1);
 const { MediaRejectedError } = await import('./types.ts');
 const repository = createMediaRepository(workerData.mediaDir, workerData.limits);
 
