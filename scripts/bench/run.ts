@@ -62,7 +62,9 @@ if (wanted('mosaic')) {
   console.log(`\nmosaic: ${photos} photos, 100×75 cells at 8,000×6,000, against metapixel when installed`);
   console.table(
     await benchMosaic(
-      quick ? { photos, cols: 20, rows: 15, width: 1600, skipMetapixel: true, log } : { photos, log },
+      quick
+        ? { photos, cols: 20, rows: 15, width: 1600, skipMetapixel: true, log }
+        : { photos, log, corpus: process.env.MOSAIC_CORPUS, looseRepeats: 30 },
     ),
   );
 }
