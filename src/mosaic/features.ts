@@ -2,25 +2,30 @@ import { srgbToLab } from '../media/features.ts';
 import type { Rgb } from './target.ts';
 
 /**
- * What the matcher compares, per cell and per photo: lightness on a fine grid and colour on a
+ * What the matcher compares, per cell and per photo: luma on a fine grid and colour on a
  * coarse one, both measured on the pixels that will be pasted (the photo decoded at cell size).
  *
- * Why fine lightness: a viewer, and SSIM, see each cell as some 10×10 pixels. Most cells of a
+ * Why fine luma: a viewer, and SSIM, see each cell as some 10×10 pixels. Most cells of a
  * target are nearly flat at that scale, and a photo with a busy 10×10 thumbnail looks like
  * noise there however well its mean colour fits; a 4×4 mean-colour grid cannot tell a flat
- * photo from a busy one of the same means. A 10×10 lightness grid can: the squared difference
- * to a flat cell is the photo's variance, and an edge in the cell is best met by a photo with
- * the same edge. Colour varies less and the eye resolves it less finely: 4×4 is enough.
+ * photo from a busy one of the same means. A 10×10 luma grid can, and it gives the matcher what
+ * SSIM measures: mean, variance and covariance of the luma. Luma is SSIM's own (Y′ = .299 R +
+ * .587 G + .114 B of the sRGB values), not L*: the two differ most in the shadows, where SSIM's
+ * luminance term is strictest. Colour varies less and the eye resolves it less finely: 4×4 is
+ * enough.
  *
- * Layout, planar: LUMA_GRID² lightness values (L*, row-major), then CHROMA_GRID² (a*, b*)
- * pairs. Values are scaled so that the squared distance weighs the whole cell the same in both
- * parts as the old 4×4 Lab grid did: each L* by 4 / LUMA_GRID, each a*, b* by 4 / CHROMA_GRID.
+ * Layout, planar: LUMA_GRID² luma values (row-major), then CHROMA_GRID² (a*, b*) pairs. Luma
+ * runs from 0 (black) to LUMA_RANGE (white), a scale close to L* × 4 / LUMA_GRID, and each
+ * a*, b* is scaled by 4 / CHROMA_GRID, so that squared distances weigh the whole cell the same
+ * in both parts as the old 4×4 Lab grid did.
  */
 export const LUMA_GRID = 10;
 export const CHROMA_GRID = 4;
 export const LUMA_VALUES = LUMA_GRID * LUMA_GRID;
 export const FEATURE_VALUES = LUMA_VALUES + CHROMA_GRID * CHROMA_GRID * 2;
-const L_SCALE = 4 / LUMA_GRID;
+/** The luma of white in the features (black is 0). */
+export const LUMA_RANGE = (100 * 4) / LUMA_GRID;
+const Y_SCALE = LUMA_RANGE / 255;
 const AB_SCALE = 4 / CHROMA_GRID;
 
 /** Per output index along one axis: the source pixels it covers and their area weights. */
@@ -109,7 +114,7 @@ const chromaMeans = new Float64Array(CHROMA_GRID * CHROMA_GRID * 3);
 
 /**
  * Writes the features of the w×h region at (x0, y0) of an RGB raster `stride` pixels wide to
- * `out` at `offset`: the Lab of each grid block's mean colour.
+ * `out` at `offset`: the luma, then the a*, b*, of each grid block's mean colour.
  */
 export function regionFeatures(
   data: Uint8Array,
@@ -123,12 +128,11 @@ export function regionFeatures(
 ): void {
   gridMeans(data, stride, x0, y0, w, h, LUMA_GRID, lumaMeans);
   for (let i = 0; i < LUMA_VALUES; i++) {
-    const [l] = srgbToLab(
-      byte(lumaMeans[i * 3] as number),
-      byte(lumaMeans[i * 3 + 1] as number),
-      byte(lumaMeans[i * 3 + 2] as number),
-    );
-    out[offset + i] = l * L_SCALE;
+    const y =
+      0.299 * (lumaMeans[i * 3] as number) +
+      0.587 * (lumaMeans[i * 3 + 1] as number) +
+      0.114 * (lumaMeans[i * 3 + 2] as number);
+    out[offset + i] = y * Y_SCALE;
   }
   gridMeans(data, stride, x0, y0, w, h, CHROMA_GRID, chromaMeans);
   for (let i = 0; i < CHROMA_GRID * CHROMA_GRID; i++) {
