@@ -1,10 +1,44 @@
-export interface LibraryIndex {
-  means: Float64Array;
-  order: Int32Array;
-  sortedL: Float64Array;
+/** How a cell's feature vector is compared with a photo's (see distance in candidates-kernel.mjs). */
+export interface Metric {
+  /** Numbers per vector: `lightness` L values, then (a, b) pairs. */
   values: number;
   lightness: number;
+  /** Weight of the squared difference of the mean L (per L value). */
+  weightL: number;
+  /** Weight of the L grid's squared difference left after the means'. */
+  weightS: number;
+  /** Weight of n (1 − SSIM) of the L grid, n being `lightness` (a square: the grid's side²). */
+  structure: number;
+  /** SSIM's C1 and C2 in the squared units of the L values. */
+  c1: number;
+  c2: number;
 }
+
+/** Numbers per vector in vectorStats. */
+export const STATS: number;
+
+export interface LibraryIndex {
+  /** Per photo: STATS numbers (see vectorStats). */
+  stats: Float64Array;
+  /** See windowRows. */
+  rows: Float64Array;
+  order: Int32Array;
+  sortedL: Float64Array;
+}
+
+export function vectorStats(
+  vectors: Float32Array,
+  count: number,
+  values: number,
+  lightness: number,
+): Float64Array;
+
+export function windowRows(
+  library: Float32Array,
+  photos: number,
+  values: number,
+  lightness: number,
+): Float64Array;
 
 export function libraryIndex(
   library: Float32Array,
@@ -16,20 +50,42 @@ export function libraryIndex(
 export function distance(
   target: Float32Array,
   c: number,
+  cStats: Float64Array,
   library: Float32Array,
   p: number,
-  values: number,
-  lightness: number,
-  weightL: number,
+  index: LibraryIndex,
+  metric: Metric,
   bound: number,
 ): number;
+
+export function fineDistance(
+  target: Float32Array,
+  c: number,
+  cStats: Float64Array,
+  library: Float32Array,
+  p: number,
+  index: LibraryIndex,
+  metric: Metric,
+): number;
+
+export function costRows(
+  target: Float32Array,
+  library: Float32Array,
+  photos: number,
+  metric: Metric,
+  from: number,
+  to: number,
+  refine: number,
+  out: Float32Array,
+): void;
 
 export function nearest(
   target: Float32Array,
   c: number,
+  cStats: Float64Array,
   library: Float32Array,
   index: LibraryIndex,
-  weightL: number,
+  metric: Metric,
   k: number,
   accept: ((photo: number) => boolean) | null,
   idx: Int32Array,
@@ -41,12 +97,13 @@ export function topCandidates(
   target: Float32Array,
   library: Float32Array,
   photos: number,
-  values: number,
-  lightness: number,
+  metric: Metric,
   from: number,
   to: number,
   k: number,
-  weightL: number,
   outIdx: Int32Array,
   outCost: Float32Array,
 ): void;
+
+/** The k-th smallest (from 0) of a[0, n), reordering a. */
+export function kth(a: Float64Array, n: number, k: number): number;

@@ -1,79 +1,512 @@
-// The matcher's hot loop: for each cell, the K photos whose feature vector is nearest.
-// Plain JavaScript so the same code runs on the main thread and in worker threads under
-// node, tsx and vitest alike (a .ts worker would need a loader in each of them).
+// The matcher's hot loops: the cost of every photo in every cell (for the auction), or each
+// cell's K cheapest photos (for the greedy). Plain JavaScript so the same code runs on the main
+// thread and in worker threads under node, tsx and vitest alike (a .ts worker would need a
+// loader in each of them).
 //
-// A feature vector (see features.ts) is `values` numbers: `lightness` L values first, then
-// (a, b) pairs. The distance is weightL × the squared L differences + the squared a, b ones.
+// A feature vector (see features.ts) is `values` numbers: `lightness` L (luma) values first,
+// then (a, b) pairs. The cost of a photo in a cell (see `distance`) is SSIM's loss on the L
+// grid plus squared differences of the mean L and of the a, b grid.
 
-/** Mean L, a, b of each photo's vector, and photo indices sorted by mean L. */
-export function libraryIndex(library, photos, values, lightness) {
+// SSIM's window (Gaussian, σ 1.5, 11×11) in grid values: at the size mosaics are scored, a cell
+// is its grid, one value a pixel. WINDOWS × WINDOWS of them, spread evenly over the cell and cut
+// to it, stand for the per-pixel windows of the real thing (3 × 3 gives most of what all 100 do;
+// windowSsim is written for 3).
+const SIGMA = 1.5;
+const RADIUS = 5;
+const WINDOWS = 3;
+/** Numbers per vector in vectorStats: mean L, a, b, variance of L, then per window mean and variance. */
+export const STATS = 4 + 2 * WINDOWS * WINDOWS;
+
+const geometries = new Map();
+
+/**
+ * The windows over a `side`×`side` grid: per axis, WINDOWS normalized 1-D weight rows (`side`
+ * each, zero outside [from, to)). A window's 2-D weights are the product of a row's and a column's.
+ */
+function geometry(lightness) {
+  const side = Math.round(Math.sqrt(lightness));
+  if (side * side !== lightness) return null;
+  let g = geometries.get(side);
+  if (g) return g;
+  const from = new Int32Array(WINDOWS);
+  const to = new Int32Array(WINDOWS);
+  const w = new Float64Array(WINDOWS * side);
+  for (let a = 0; a < WINDOWS; a++) {
+    const centre = ((a + 0.5) * side) / WINDOWS - 0.5;
+    from[a] = Math.max(0, Math.ceil(centre - RADIUS));
+    to[a] = Math.min(side, Math.floor(centre + RADIUS) + 1);
+    let sum = 0;
+    for (let j = from[a]; j < to[a]; j++) {
+      const v = Math.exp(-((j - centre) ** 2) / (2 * SIGMA * SIGMA));
+      w[a * side + j] = v;
+      sum += v;
+    }
+    for (let j = from[a]; j < to[a]; j++) w[a * side + j] /= sum;
+  }
+  g = { side, from, to, w };
+  geometries.set(side, g);
+  return g;
+}
+
+/**
+ * Per vector, STATS numbers: mean L, mean a, mean b, variance of the L grid, then each window's
+ * weighted mean and variance of L (zero when the L grid is not square). For library and target
+ * alike.
+ * @returns {Float64Array} count × STATS
+ */
+export function vectorStats(vectors, count, values, lightness) {
   const pairs = (values - lightness) / 2;
-  const means = new Float64Array(photos * 3);
-  for (let p = 0; p < photos; p++) {
-    const q = p * values;
+  const geo = geometry(lightness);
+  const stats = new Float64Array(count * STATS);
+  for (let v = 0; v < count; v++) {
+    const q = v * values;
+    const at = v * STATS;
     let l = 0;
-    for (let j = 0; j < lightness; j++) l += library[q + j];
+    let l2 = 0;
+    for (let j = 0; j < lightness; j++) {
+      const x = vectors[q + j];
+      l += x;
+      l2 += x * x;
+    }
     let a = 0;
     let b = 0;
     for (let j = lightness; j < values; j += 2) {
-      a += library[q + j];
-      b += library[q + j + 1];
+      a += vectors[q + j];
+      b += vectors[q + j + 1];
     }
-    means[p * 3] = l / lightness;
-    means[p * 3 + 1] = pairs > 0 ? a / pairs : 0;
-    means[p * 3 + 2] = pairs > 0 ? b / pairs : 0;
+    const mean = l / lightness;
+    stats[at] = mean;
+    stats[at + 1] = pairs > 0 ? a / pairs : 0;
+    stats[at + 2] = pairs > 0 ? b / pairs : 0;
+    stats[at + 3] = Math.max(0, l2 / lightness - mean * mean);
+    if (!geo) continue;
+    const { side, from, to, w } = geo;
+    for (let r = 0; r < WINDOWS; r++) {
+      for (let k = 0; k < WINDOWS; k++) {
+        let m = 0;
+        let m2 = 0;
+        for (let jr = from[r]; jr < to[r]; jr++) {
+          for (let jc = from[k]; jc < to[k]; jc++) {
+            const x = vectors[q + jr * side + jc];
+            const wt = w[r * side + jr] * w[k * side + jc];
+            m += wt * x;
+            m2 += wt * x * x;
+          }
+        }
+        stats[at + 4 + 2 * (r * WINDOWS + k)] = m;
+        stats[at + 5 + 2 * (r * WINDOWS + k)] = Math.max(0, m2 - m * m);
+      }
+    }
   }
-  const order = Int32Array.from({ length: photos }, (_, i) => i).sort(
-    (a, b) => means[a * 3] - means[b * 3] || a - b,
-  );
-  const sortedL = Float64Array.from(order, (p) => means[p * 3]);
-  return { means, order, sortedL, values, lightness };
+  return stats;
 }
 
-/** weightL × Σ (ΔL)² + Σ (Δa)² + (Δb)² between cell c's vector and photo p's, stopping past `bound`. */
-export function distance(target, c, library, p, values, lightness, weightL, bound) {
-  const o = c * values;
-  const q = p * values;
-  let sl = 0;
-  for (let j = 0; j < lightness; j++) {
-    const d = target[o + j] - library[q + j];
-    sl += d * d;
+/**
+ * Each photo's L grid times each window row's weights (photos × WINDOWS × lightness): what the
+ * windows' covariances need from the photo, so that only one product per value and window row
+ * is left per pair.
+ */
+export function windowRows(library, photos, values, lightness) {
+  const geo = geometry(lightness);
+  if (!geo) return new Float64Array(0);
+  const { side, from, to, w } = geo;
+  const out = new Float64Array(photos * WINDOWS * lightness);
+  for (let p = 0; p < photos; p++) {
+    for (let r = 0; r < WINDOWS; r++) {
+      const base = (p * WINDOWS + r) * lightness;
+      for (let jr = from[r]; jr < to[r]; jr++) {
+        for (let jc = 0; jc < side; jc++) {
+          out[base + jr * side + jc] = w[r * side + jr] * library[p * values + jr * side + jc];
+        }
+      }
+    }
   }
-  let s = weightL * sl;
-  if (s > bound) return s;
-  for (let j = lightness; j < values; j++) {
-    const d = target[o + j] - library[q + j];
+  return out;
+}
+
+/** The library's stats (see vectorStats), window rows, and photo indices sorted by mean L. */
+export function libraryIndex(library, photos, values, lightness) {
+  const stats = vectorStats(library, photos, values, lightness);
+  const order = Int32Array.from({ length: photos }, (_, i) => i).sort(
+    (a, b) => stats[a * STATS] - stats[b * STATS] || a - b,
+  );
+  const sortedL = Float64Array.from(order, (p) => stats[p * STATS]);
+  return { stats, rows: windowRows(library, photos, values, lightness), order, sortedL };
+}
+
+/**
+ * Σ over the windows of SSIM's l · cs between a cell's L grid (`cell` from `o`, stats at `cAt`)
+ * and a photo's (its window rows from `rb`, stats at `pAt`). Per window row, the column sums of
+ * weight × photo × cell, then across the columns with each window column's weights (zero
+ * outside the window, so no test in the loop).
+ */
+function windowSsim(cell, o, cStats, cAt, rows, rb, pStats, pAt, geo, c1, c2) {
+  const { side, from, to, w } = geo;
+  if (side === 10) return windowSsim10(cell, o, cStats, cAt, rows, rb, pStats, pAt, geo, c1, c2);
+  const n = side * side;
+  let sum = 0;
+  for (let r = 0; r < WINDOWS; r++) {
+    const base = rb + r * n;
+    const end = to[r] * side;
+    let e0 = 0;
+    let e1 = 0;
+    let e2 = 0;
+    for (let jc = 0; jc < side; jc++) {
+      let t = 0;
+      for (let j = from[r] * side + jc; j < end; j += side) t += rows[base + j] * cell[o + j];
+      e0 += w[jc] * t;
+      e1 += w[side + jc] * t;
+      e2 += w[2 * side + jc] * t;
+    }
+    sum += windowRowSsim(e0, e1, e2, r, cStats, cAt, pStats, pAt, c1, c2);
+  }
+  return sum;
+}
+
+/** windowSsim for the build's 10×10 grid, the columns unrolled: three times as fast. */
+function windowSsim10(cell, o, cStats, cAt, rows, rb, pStats, pAt, geo, c1, c2) {
+  const { from, to, w } = geo;
+  let sum = 0;
+  for (let r = 0; r < WINDOWS; r++) {
+    const base = rb + r * 100 - o;
+    let t0 = 0;
+    let t1 = 0;
+    let t2 = 0;
+    let t3 = 0;
+    let t4 = 0;
+    let t5 = 0;
+    let t6 = 0;
+    let t7 = 0;
+    let t8 = 0;
+    let t9 = 0;
+    for (let j = o + from[r] * 10; j < o + to[r] * 10; j += 10) {
+      t0 += rows[base + j] * cell[j];
+      t1 += rows[base + j + 1] * cell[j + 1];
+      t2 += rows[base + j + 2] * cell[j + 2];
+      t3 += rows[base + j + 3] * cell[j + 3];
+      t4 += rows[base + j + 4] * cell[j + 4];
+      t5 += rows[base + j + 5] * cell[j + 5];
+      t6 += rows[base + j + 6] * cell[j + 6];
+      t7 += rows[base + j + 7] * cell[j + 7];
+      t8 += rows[base + j + 8] * cell[j + 8];
+      t9 += rows[base + j + 9] * cell[j + 9];
+    }
+    const e0 =
+      w[0] * t0 +
+      w[1] * t1 +
+      w[2] * t2 +
+      w[3] * t3 +
+      w[4] * t4 +
+      w[5] * t5 +
+      w[6] * t6 +
+      w[7] * t7 +
+      w[8] * t8 +
+      w[9] * t9;
+    const e1 =
+      w[10] * t0 +
+      w[11] * t1 +
+      w[12] * t2 +
+      w[13] * t3 +
+      w[14] * t4 +
+      w[15] * t5 +
+      w[16] * t6 +
+      w[17] * t7 +
+      w[18] * t8 +
+      w[19] * t9;
+    const e2 =
+      w[20] * t0 +
+      w[21] * t1 +
+      w[22] * t2 +
+      w[23] * t3 +
+      w[24] * t4 +
+      w[25] * t5 +
+      w[26] * t6 +
+      w[27] * t7 +
+      w[28] * t8 +
+      w[29] * t9;
+    sum += windowRowSsim(e0, e1, e2, r, cStats, cAt, pStats, pAt, c1, c2);
+  }
+  return sum;
+}
+
+/** Σ of l · cs over the three windows of window row r, given their weighted sums of photo × cell. */
+function windowRowSsim(e0, e1, e2, r, cStats, cAt, pStats, pAt, c1, c2) {
+  let sum = 0;
+  for (let k = 0; k < WINDOWS; k++) {
+    const at = 4 + 2 * (r * WINDOWS + k);
+    const mx = pStats[pAt + at];
+    const my = cStats[cAt + at];
+    const e = k === 0 ? e0 : k === 1 ? e1 : e2;
+    sum +=
+      ((2 * mx * my + c1) * (2 * (e - mx * my) + c2)) /
+      ((mx * mx + my * my + c1) * (pStats[pAt + at + 1] + cStats[cAt + at + 1] + c2));
+  }
+  return sum;
+}
+
+/**
+ * The lightness part of the cost of photo p in cell c (see `distance`) from sl = Σ (ΔL)² (which
+ * may be anything when weightS and structure are 0): SSIM over the whole cell, or with `fine`
+ * (windowSsim's sum), over the windows.
+ */
+function lightnessCost(sl, fine, cStats, c, pStats, p, metric) {
+  const { lightness: n, weightL, weightS, structure, c1, c2 } = metric;
+  const my = cStats[c * STATS];
+  const mx = pStats[p * STATS];
+  const dm = mx - my;
+  let s = weightL * n * dm * dm;
+  if (weightS === 0 && structure === 0) return s;
+  const shape = Math.max(0, sl - n * dm * dm);
+  if (weightS !== 0) s = weightS === weightL ? weightL * sl : s + weightS * shape;
+  if (structure === 0) return s;
+  if (fine !== null) return s + structure * n * (1 - fine / (WINDOWS * WINDOWS));
+  // n (1 − l cs) = n (1 − l) + l S / (vx + vy + c2): the shape S is n (vx + vy − 2 cov), and
+  // 1 − l = (mx − my)² / (mx² + my² + c1).
+  const m2 = mx * mx + my * my + c1;
+  const l = (2 * mx * my + c1) / m2;
+  const v = cStats[c * STATS + 3] + pStats[p * STATS + 3] + c2;
+  return s + structure * ((n * dm * dm) / m2 + (l * shape) / v);
+}
+
+/** Σ (Δ)² over values [from, to) of the vectors at o and q. */
+function squares(cell, o, lib, q, from, to) {
+  let s = 0;
+  for (let j = from; j < to; j++) {
+    const d = cell[o + j] - lib[q + j];
     s += d * d;
   }
   return s;
 }
 
 /**
- * The k nearest photos of cell `c` that `accept` lets through (all when null), written to
- * idx/cost from `base`, nearest first, ties to the lower photo index; returns how many.
+ * The cost of photo p in cell c, stopping past `bound`. With n L values and their means mx, my:
  *
- * Pruned: a sum of n squared differences is at least n times the squared difference of the
- * means (Cauchy–Schwarz), so photos are visited outward from the cell's mean lightness and
- * the walk stops once the lightness gap alone rules out the rest.
+ *   weightL · n (mx − my)²  +  weightS · S  +  structure · n (1 − SSIM)  +  Σ (Δa)² + (Δb)²
+ *
+ * S = Σ (ΔL)² − n (mx − my)² is what the means leave of the squared difference. SSIM is SSIM's
+ * l · cs on the L grid, the cell as one image and the photo as the other:
+ * l = (2 mx my + c1) / (mx² + my² + c1) asks for the same ratio of means, strictest in the
+ * shadows; cs = (2 cov + c2) / (vx + vy + c2) punishes any texture in a photo for a flat cell,
+ * forgives a busy cell what no photo could match, and rewards the photo whose pattern follows
+ * the cell's. weightS = weightL and structure = 0 give the plain squared distance
+ * weightL · Σ (ΔL)² + Σ (Δa)² + (Δb)².
+ *
+ * Here SSIM is taken over the whole cell at once; `fineDistance` takes it the way the score
+ * does, in small windows, and costs several times as much.
+ *
+ * `metric`: { values, lightness, weightL, weightS, structure, c1, c2 }; cStats from vectorStats,
+ * `index` from libraryIndex.
  */
-export function nearest(target, c, library, index, weightL, k, accept, idx, cost, base) {
-  const { means, order, sortedL, values, lightness } = index;
+export function distance(target, c, cStats, library, p, index, metric, bound) {
+  const { values, lightness, weightS, structure } = metric;
+  const o = c * values;
+  const q = p * values;
+  const sl = weightS !== 0 || structure !== 0 ? squares(target, o, library, q, 0, lightness) : 0;
+  const s = lightnessCost(sl, null, cStats, c, index.stats, p, metric);
+  if (s > bound) return s;
+  return s + squares(target, o, library, q, lightness, values);
+}
+
+/**
+ * `distance` with SSIM the mean over WINDOWS × WINDOWS of SSIM's own Gaussian windows, cut to
+ * the cell (the L grid must be square). The score averages SSIM over windows around every
+ * pixel: a photo can match a cell's overall contrast and none of its local detail.
+ */
+export function fineDistance(target, c, cStats, library, p, index, metric) {
+  const { values, lightness, c1, c2 } = metric;
+  const o = c * values;
+  const q = p * values;
+  const geo = geometry(lightness);
+  if (!geo) throw new RangeError('fineDistance needs a square L grid');
+  const sl = squares(target, o, library, q, 0, lightness);
+  const fine = windowSsim(
+    target,
+    o,
+    cStats,
+    c * STATS,
+    index.rows,
+    p * WINDOWS * lightness,
+    index.stats,
+    p * STATS,
+    geo,
+    c1,
+    c2,
+  );
+  return (
+    lightnessCost(sl, fine, cStats, c, index.stats, p, metric) +
+    squares(target, o, library, q, lightness, values)
+  );
+}
+
+/**
+ * Writes the cost of every photo in cells [from, to) to `out` (row-major, `photos` per row).
+ *
+ * `fineDistance` for each cell's `refine` cheapest photos by `distance` (and any tied with the
+ * last); the others keep `distance`, raised by the 90th percentile of what the fine cost added
+ * on those, so both sit on one scale and a photo left coarse is not favoured for it. The fine
+ * cost would take several times as long for all, and far down a cell's list the two rank photos
+ * alike. `refine` 0 (or a structure of 0, or an L grid that is not square): all coarse.
+ */
+export function costRows(target, library, photos, metric, from, to, refine, out) {
+  const { values, lightness, c1, c2 } = metric;
+  const cStats = vectorStats(target, to, values, lightness);
+  const index = libraryIndex(library, photos, values, lightness);
+  // Float64 copies read faster in the inner loops than the Float32 originals.
+  const lib = Float64Array.from(library.subarray(0, photos * values));
+  const cells = Float64Array.from(target.subarray(from * values, to * values));
+  const geo = metric.structure !== 0 && refine > 0 ? geometry(lightness) : null;
+  const fine = geo === null ? 0 : Math.min(refine, photos);
+  const sums = new Float64Array(8 * photos);
+  const row = new Float64Array(photos);
+  const scratch = new Float64Array(photos);
+  const added = new Float64Array(photos);
+  const refined = new Uint8Array(photos);
+  for (let r = 0; r < to - from; r += 4) {
+    const n = Math.min(4, to - from - r);
+    squareSums(cells, r, n, lib, photos, values, lightness, sums);
+    for (let i = 0; i < n; i++) {
+      const c = from + r + i;
+      const o = (r + i) * values;
+      for (let p = 0; p < photos; p++) {
+        row[p] =
+          lightnessCost(sums[2 * i * photos + p], null, cStats, c, index.stats, p, metric) +
+          sums[(2 * i + 1) * photos + p];
+      }
+      if (fine > 0) {
+        scratch.set(row);
+        const limit = fine < photos ? kth(scratch, photos, fine - 1) : Number.POSITIVE_INFINITY;
+        let m = 0;
+        refined.fill(0);
+        for (let p = 0; p < photos; p++) {
+          if (row[p] > limit) continue;
+          const w = windowSsim(
+            cells,
+            o,
+            cStats,
+            c * STATS,
+            index.rows,
+            p * WINDOWS * lightness,
+            index.stats,
+            p * STATS,
+            geo,
+            c1,
+            c2,
+          );
+          const s =
+            lightnessCost(sums[2 * i * photos + p], w, cStats, c, index.stats, p, metric) +
+            sums[(2 * i + 1) * photos + p];
+          added[m++] = s - row[p];
+          row[p] = s;
+          refined[p] = 1;
+        }
+        if (m < photos) {
+          const shift = kth(added, m, Math.floor(0.9 * (m - 1)));
+          for (let p = 0; p < photos; p++) if (refined[p] === 0) row[p] += shift;
+        }
+      }
+      out.set(row, (r + i) * photos);
+    }
+  }
+}
+
+/**
+ * For n (≤ 4) cells from `r` of `cells`, Σ (ΔL)² and Σ (Δa)² + (Δb)² against every photo, into
+ * sums[2i · photos + p] and sums[(2i + 1) · photos + p]: four cells at a time, each photo value
+ * read once for all (the sums are those of `squares`, term for term). A missing cell repeats
+ * the last, its sums unused.
+ */
+function squareSums(cells, r, n, lib, photos, values, lightness, sums) {
+  const o0 = r * values;
+  const o1 = (r + Math.min(1, n - 1)) * values;
+  const o2 = (r + Math.min(2, n - 1)) * values;
+  const o3 = (r + Math.min(3, n - 1)) * values;
+  for (let p = 0; p < photos; p++) {
+    const q = p * values;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let j = 0;
+    for (; j < lightness; j++) {
+      const x = lib[q + j];
+      const d0 = cells[o0 + j] - x;
+      const d1 = cells[o1 + j] - x;
+      const d2 = cells[o2 + j] - x;
+      const d3 = cells[o3 + j] - x;
+      s0 += d0 * d0;
+      s1 += d1 * d1;
+      s2 += d2 * d2;
+      s3 += d3 * d3;
+    }
+    sums[p] = s0;
+    sums[2 * photos + p] = s1;
+    sums[4 * photos + p] = s2;
+    sums[6 * photos + p] = s3;
+    s0 = 0;
+    s1 = 0;
+    s2 = 0;
+    s3 = 0;
+    for (; j < values; j++) {
+      const x = lib[q + j];
+      const d0 = cells[o0 + j] - x;
+      const d1 = cells[o1 + j] - x;
+      const d2 = cells[o2 + j] - x;
+      const d3 = cells[o3 + j] - x;
+      s0 += d0 * d0;
+      s1 += d1 * d1;
+      s2 += d2 * d2;
+      s3 += d3 * d3;
+    }
+    sums[photos + p] = s0;
+    sums[3 * photos + p] = s1;
+    sums[5 * photos + p] = s2;
+    sums[7 * photos + p] = s3;
+  }
+}
+
+/** The k-th smallest (from 0) of a[0, n), reordering a (Hoare's selection). */
+export function kth(a, n, k) {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
+/**
+ * The k cheapest photos of cell `c` that `accept` lets through (all when null), written to
+ * idx/cost from `base`, cheapest first, ties to the lower photo index; returns how many.
+ *
+ * Pruned: the cost is at least weightL · n (ΔL mean)² + pairs · (Δa mean)² + (Δb mean)² (the
+ * other terms are never negative, l · cs ≤ 1; Cauchy–Schwarz for the colour), so photos are
+ * visited outward from the cell's mean lightness and the walk stops once the lightness gap alone
+ * rules out the rest.
+ */
+export function nearest(target, c, cStats, library, index, metric, k, accept, idx, cost, base) {
+  const { stats, order, sortedL } = index;
+  const { values, lightness, weightL } = metric;
   const pairs = (values - lightness) / 2;
   const photos = order.length;
-  const o = c * values;
-  let tl = 0;
-  for (let j = 0; j < lightness; j++) tl += target[o + j];
-  let ta = 0;
-  let tb = 0;
-  for (let j = lightness; j < values; j += 2) {
-    ta += target[o + j];
-    tb += target[o + j + 1];
-  }
-  tl /= lightness;
-  if (pairs > 0) {
-    ta /= pairs;
-    tb /= pairs;
-  }
+  const tl = cStats[c * STATS];
+  const ta = cStats[c * STATS + 1];
+  const tb = cStats[c * STATS + 2];
   const nL = lightness * weightL;
   // First photo with mean L >= the cell's.
   let lo = 0;
@@ -95,11 +528,11 @@ export function nearest(target, c, library, index, weightL, k, accept, idx, cost
     if (n === k && nL * gap * gap > worst) break;
     const p = dUp <= dDown ? order[up++] : order[down--];
     if (accept !== null && !accept(p)) continue;
-    const dl = tl - means[p * 3];
-    const da = ta - means[p * 3 + 1];
-    const db = tb - means[p * 3 + 2];
+    const dl = tl - stats[p * STATS];
+    const da = ta - stats[p * STATS + 1];
+    const db = tb - stats[p * STATS + 2];
     if (n === k && nL * dl * dl + pairs * (da * da + db * db) > worst) continue;
-    const s = distance(target, c, library, p, values, lightness, weightL, worst);
+    const s = distance(target, c, cStats, library, p, index, metric, worst);
     if (n === k && (s > worst || (s === worst && p > worstIdx))) continue;
     let i = n < k ? n++ : k - 1;
     while (i > 0 && (cost[base + i - 1] > s || (cost[base + i - 1] === s && idx[base + i - 1] > p))) {
@@ -122,27 +555,17 @@ export function nearest(target, c, library, index, weightL, k, accept, idx, cost
 }
 
 /**
- * Fills `outIdx`/`outCost` (length (to - from) * k) with the k nearest photos of cells
+ * Fills `outIdx`/`outCost` (length (to - from) * k) with the k cheapest photos of cells
  * [from, to). The result does not depend on how cells are split between threads.
  */
-export function topCandidates(
-  target,
-  library,
-  photos,
-  values,
-  lightness,
-  from,
-  to,
-  k,
-  weightL,
-  outIdx,
-  outCost,
-) {
+export function topCandidates(target, library, photos, metric, from, to, k, outIdx, outCost) {
+  const { values, lightness } = metric;
   const index = libraryIndex(library, photos, values, lightness);
+  const cStats = vectorStats(target, to, values, lightness);
   const idx = new Int32Array(k);
   const cost = new Float64Array(k);
   for (let c = from; c < to; c++) {
-    nearest(target, c, library, index, weightL, k, null, idx, cost, 0);
+    nearest(target, c, cStats, library, index, metric, k, null, idx, cost, 0);
     outIdx.set(idx, (c - from) * k);
     for (let i = 0; i < k; i++) outCost[(c - from) * k + i] = cost[i];
   }

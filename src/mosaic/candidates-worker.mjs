@@ -1,9 +1,17 @@
-// Runs topCandidates for a range of cells off the main thread (see candidates.ts).
+// Runs a kernel job for a range of cells off the main thread (see candidates.ts).
 import { parentPort, workerData } from 'node:worker_threads';
-import { topCandidates } from './candidates-kernel.mjs';
+import { costRows, topCandidates } from './candidates-kernel.mjs';
 
-const { target, library, photos, values, lightness, from, to, k, weightL } = workerData;
-const outIdx = new Int32Array((to - from) * k);
-const outCost = new Float32Array((to - from) * k);
-topCandidates(target, library, photos, values, lightness, from, to, k, weightL, outIdx, outCost);
-parentPort.postMessage({ outIdx, outCost }, [outIdx.buffer, outCost.buffer]);
+const { job, target, library, photos, metric, from, to } = workerData;
+if (job === 'rows') {
+  // `out` is shared: this worker writes its own rows of it.
+  const { out, refine } = workerData;
+  costRows(target, library, photos, metric, from, to, refine, out.subarray(from * photos, to * photos));
+  parentPort.postMessage({});
+} else {
+  const { k } = workerData;
+  const outIdx = new Int32Array((to - from) * k);
+  const outCost = new Float32Array((to - from) * k);
+  topCandidates(target, library, photos, metric, from, to, k, outIdx, outCost);
+  parentPort.postMessage({ outIdx, outCost }, [outIdx.buffer, outCost.buffer]);
+}

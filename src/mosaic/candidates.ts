@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { topCandidates } from './candidates-kernel.mjs';
+import { costRows, type Metric, topCandidates } from './candidates-kernel.mjs';
 
 export interface Candidates {
   k: number;
@@ -15,23 +15,19 @@ export interface Candidates {
  */
 const WORKER_MIN_PAIRS = 2_000_000;
 
-export async function findCandidates(
-  target: Float32Array,
-  library: Float32Array,
+/** Splits cells [0, cells) into ranges and runs `job` on each in a worker (or here, for one). */
+async function inRanges(
   cells: number,
   photos: number,
-  values: number,
-  lightness: number,
-  k: number,
-  weightL: number,
-  workers = availableParallelism(),
-): Promise<Candidates> {
-  const idx = new Int32Array(cells * k);
-  const cost = new Float32Array(cells * k);
+  workers: number,
+  here: () => void,
+  data: Record<string, unknown>,
+  done: (from: number, reply: Record<string, unknown>) => void,
+): Promise<void> {
   const threads = Math.max(1, Math.min(workers, Math.floor((cells * photos) / WORKER_MIN_PAIRS) || 1, cells));
   if (threads === 1) {
-    topCandidates(target, library, photos, values, lightness, 0, cells, k, weightL, idx, cost);
-    return { k, idx, cost };
+    here();
+    return;
   }
   const bounds = Array.from({ length: threads + 1 }, (_, i) => Math.round((i * cells) / threads));
   await Promise.all(
@@ -40,11 +36,10 @@ export async function findCandidates(
       const to = bounds[i + 1] as number;
       return new Promise<void>((resolve, reject) => {
         const worker = new Worker(new URL('./candidates-worker.mjs', import.meta.url), {
-          workerData: { target, library, photos, values, lightness, from, to, k, weightL },
+          workerData: { ...data, from, to },
         });
-        worker.once('message', (reply: { outIdx: Int32Array; outCost: Float32Array }) => {
-          idx.set(reply.outIdx, from * k);
-          cost.set(reply.outCost, from * k);
+        worker.once('message', (reply: Record<string, unknown>) => {
+          done(from, reply);
           resolve();
         });
         worker.once('error', reject);
@@ -54,5 +49,56 @@ export async function findCandidates(
       });
     }),
   );
+}
+
+/** The k cheapest photos of every cell (see `nearest` in candidates-kernel.mjs). */
+export async function findCandidates(
+  target: Float32Array,
+  library: Float32Array,
+  cells: number,
+  photos: number,
+  metric: Metric,
+  k: number,
+  workers = availableParallelism(),
+): Promise<Candidates> {
+  const idx = new Int32Array(cells * k);
+  const cost = new Float32Array(cells * k);
+  await inRanges(
+    cells,
+    photos,
+    workers,
+    () => topCandidates(target, library, photos, metric, 0, cells, k, idx, cost),
+    { job: 'top', target, library, photos, metric, k },
+    (from, reply) => {
+      idx.set(reply.outIdx as Int32Array, from * k);
+      cost.set(reply.outCost as Float32Array, from * k);
+    },
+  );
   return { k, idx, cost };
+}
+
+/**
+ * The cost of every photo in every cell, cells × photos (row-major), computed on `workers`
+ * threads straight into shared memory; each cell's `refine` cheapest photos at the fine cost
+ * (see costRows in candidates-kernel.mjs). The numbers do not depend on the split.
+ */
+export async function costMatrix(
+  target: Float32Array,
+  library: Float32Array,
+  cells: number,
+  photos: number,
+  metric: Metric,
+  refine: number,
+  workers = availableParallelism(),
+): Promise<Float32Array> {
+  const out = new Float32Array(new SharedArrayBuffer(cells * photos * 4));
+  await inRanges(
+    cells,
+    photos,
+    workers,
+    () => costRows(target, library, photos, metric, 0, cells, refine, out),
+    { job: 'rows', target, library, photos, metric, refine, out },
+    () => undefined,
+  );
+  return out;
 }

@@ -1,5 +1,5 @@
 import { findCandidates } from './candidates.ts';
-import { distance, libraryIndex, nearest } from './candidates-kernel.mjs';
+import { distance, libraryIndex, type Metric, nearest, vectorStats } from './candidates-kernel.mjs';
 import { MosaicError } from './errors.ts';
 
 export interface MatchInput {
@@ -17,8 +17,14 @@ export interface MatchInput {
   maxRepeats?: number;
   /** Least distance, in cells (Euclidean, centre to centre), between two uses of one photo. */
   minDistance?: number;
-  /** Weight of lightness differences against a and b; luma carries most of what the eye reads. */
+  /** Weight of the squared mean lightness difference against a and b (see candidates-kernel). */
   weightL?: number;
+  /** Weight of the L grid's squared differences around its mean (default weightL). */
+  weightS?: number;
+  /** Weight of the L grid's SSIM loss, per L value (default 0: the plain squared distance). */
+  structure?: number;
+  /** The L value of white (black is 0), for SSIM's constants. Default 100 (L*). */
+  lightnessRange?: number;
   /** Put every photo in at least once when cells ≥ photos (default: yes, every supporter appears). */
   coverAll?: boolean;
   /** Nearest photos kept per cell for the greedy pass and the local search. */
@@ -56,10 +62,10 @@ export function defaultMinDistance(cells: number, maxRepeats: number): number {
 }
 
 /**
- * Assigns a photo to every cell, minimizing the summed Lab grid difference under two rules:
- * each photo at most `maxRepeats` times, at least `minDistance` cells from its other uses, and
- * (when there are at least as many cells as photos) every photo at least once, so every
- * supporter is in the picture.
+ * Assigns a photo to every cell, minimizing the summed cost (see `distance` in
+ * candidates-kernel.mjs) under the rules: each photo at most `maxRepeats` times, at least
+ * `minDistance` cells from its other uses, and (when there are at least as many cells as
+ * photos) every photo at least once, so every supporter is in the picture.
  *
  * A global heuristic rather than first-come order: (1) global greedy — of all cells, the one
  * whose best available photo fits best takes it first (greedy by regret did worse on the
@@ -97,12 +103,25 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
     timings[name] = Math.round(now - lapStart) / 1000;
     lapStart = now;
   };
-  const cand = await findCandidates(target, library, cells, photos, V, nL, k, wL, input.workers);
+  const range = input.lightnessRange ?? 100;
+  const metric: Metric = {
+    values: V,
+    lightness: nL,
+    weightL: wL,
+    weightS: input.weightS ?? wL,
+    structure: input.structure ?? 0,
+    // SSIM's constants: (0.01 L)² and (0.03 L)² for values from 0 to L.
+    c1: (0.01 * range) ** 2,
+    c2: (0.03 * range) ** 2,
+  };
+  const cand = await findCandidates(target, library, cells, photos, metric, k, input.workers);
   const candIdx = cand.idx;
   lap('candidates');
 
+  const index = libraryIndex(library, photos, V, nL);
+  const cStats = vectorStats(target, cells, V, nL);
   const costOf = (c: number, p: number, bound = Number.POSITIVE_INFINITY): number =>
-    distance(target, c, library, p, V, nL, wL, bound);
+    distance(target, c, cStats, library, p, index, metric, bound);
 
   const assignment = new Int32Array(cells).fill(-1);
   const current = new Float64Array(cells);
@@ -156,21 +175,34 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
     }
     return worst;
   };
-  // Larger than any colour cost (the features weigh a cell like 48 differences of at most ~260).
-  const VIOLATION = 1e8;
+  // Larger than any cost (a cell's is at most some 10⁷).
+  const VIOLATION = 1e12;
   const available = (p: number, c: number): boolean =>
     (uses[p] as number) < cap && (relaxed[c] === 1 || farEnough(p, c));
 
   // --- 1. global greedy ----------------------------------------------------------------
   const ptr = new Int32Array(cells);
 
-  const index = libraryIndex(library, photos, V, nL);
   const refillIdx = new Int32Array(k);
   const refillCost = new Float64Array(k);
 
   /** Replaces a cell's exhausted list with the nearest photos still available to it. */
   const refill = (c: number): void => {
-    if (nearest(target, c, library, index, wL, k, (p) => available(p, c), refillIdx, refillCost, 0) > 0) {
+    if (
+      nearest(
+        target,
+        c,
+        cStats,
+        library,
+        index,
+        metric,
+        k,
+        (p) => available(p, c),
+        refillIdx,
+        refillCost,
+        0,
+      ) > 0
+    ) {
       candIdx.set(refillIdx, c * k);
       ptr[c] = 0;
       return;

@@ -1,9 +1,35 @@
 import { describe, expect, it } from 'vitest';
 import { labGrid } from '../../src/media/features.ts';
-import { findCandidates } from '../../src/mosaic/candidates.ts';
-import { distance } from '../../src/mosaic/candidates-kernel.mjs';
-import { FEATURE_VALUES, LUMA_VALUES, regionFeatures } from '../../src/mosaic/features.ts';
+import { costMatrix, findCandidates } from '../../src/mosaic/candidates.ts';
+import {
+  distance,
+  fineDistance,
+  libraryIndex,
+  type Metric,
+  vectorStats,
+} from '../../src/mosaic/candidates-kernel.mjs';
+import { FEATURE_VALUES, LUMA_RANGE, LUMA_VALUES, regionFeatures } from '../../src/mosaic/features.ts';
 import { defaultMinDistance, matchCells } from '../../src/mosaic/matcher.ts';
+
+/** The plain squared distance over the synthetic layout below. */
+const plain: Metric = { values: 48, lightness: 16, weightL: 1, weightS: 1, structure: 0, c1: 1, c2: 9 };
+/** SSIM loss on the L grid, mean lightness and colour, as the build weighs them. */
+const ssimMetric: Metric = { ...plain, weightL: 10, weightS: 0, structure: 3000 };
+
+/** The cost of vector b (as photo) in vector a (as cell), each alone in its array. */
+function cost(a: Float32Array, b: Float32Array, metric: Metric): number {
+  const { values, lightness } = metric;
+  return distance(
+    a,
+    0,
+    vectorStats(a, 1, values, lightness),
+    b,
+    0,
+    libraryIndex(b, 1, values, lightness),
+    metric,
+    Number.POSITIVE_INFINITY,
+  );
+}
 
 /**
  * Deterministic pseudo-random feature vectors in the matcher's planar layout (16 L values, then
@@ -60,18 +86,30 @@ function checkRules(m: Awaited<ReturnType<typeof matchCells>>, cols: number, pho
 
 describe('matcher', () => {
   it('fills the grid showing every photo at least once, at most ceil(cells / photos) times, repeats far apart', async () => {
-    const input = synthetic(60, 45, 700);
-    const m = await matchCells(input);
-    expect(m.maxRepeats).toBe(4);
-    expect(m.minDistance).toBe(defaultMinDistance(2700, 4));
-    checkRules(m, 60, 700);
-    expect(m.closestRepeat).toBeGreaterThanOrEqual(m.minDistance);
+    for (const structure of [0, 3000]) {
+      const input = synthetic(60, 45, 700);
+      const m = await matchCells({ ...input, structure, weightS: structure ? 0 : undefined });
+      expect(m.maxRepeats).toBe(4);
+      expect(m.minDistance).toBe(defaultMinDistance(2700, 4));
+      checkRules(m, 60, 700);
+      expect(m.closestRepeat).toBeGreaterThanOrEqual(m.minDistance);
+    }
   });
 
-  it('finds the same candidates on worker threads as on one thread', async () => {
+  it('keeps the rules where the spacing leaves some cells no photo that keeps it', async () => {
+    // 12 cells, 3 photos, 4 uses each: every cell is within 5 of every other, so each photo
+    // can be used once far enough from its other uses, and 9 cells must break the distance.
+    const input = synthetic(4, 3, 3, 5);
+    const m = await matchCells({ ...input, minDistance: 5 });
+    expect(new Set(m.assignment).size).toBe(3);
+    expect(Math.max(...m.uses)).toBeLessThanOrEqual(4);
+    expect(m.closestRepeat).toBeLessThan(5);
+  });
+
+  it('finds the same candidates and costs on worker threads as on one thread', async () => {
     const { target, library } = synthetic(50, 40, 2000, 3);
-    const threaded = await findCandidates(target, library, 2000, 2000, 48, 16, 16, 1, 2);
-    const single = await findCandidates(target, library, 2000, 2000, 48, 16, 16, 1, 1);
+    const threaded = await findCandidates(target, library, 2000, 2000, plain, 16, 2);
+    const single = await findCandidates(target, library, 2000, 2000, plain, 16, 1);
     expect(Buffer.from(threaded.idx.buffer).equals(Buffer.from(single.idx.buffer))).toBe(true);
     // And they are the true nearest: brute force for a few cells.
     for (const c of [0, 777, 1999]) {
@@ -82,6 +120,29 @@ describe('matcher', () => {
         return [s, p] as const;
       }).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
       expect([...single.idx.subarray(c * 16, c * 16 + 16)]).toEqual(costs.slice(0, 16).map((x) => x[1]));
+    }
+    // The whole matrix, under the SSIM metric: the same split or not; each cell's 64 cheapest
+    // photos by `distance` at `fineDistance`, the others at `distance` plus one shift per cell.
+    const rows = await costMatrix(target, library, 2000, 2000, ssimMetric, 64, 2);
+    const alone = await costMatrix(target, library, 2000, 2000, ssimMetric, 64, 1);
+    expect(Buffer.from(rows.buffer).equals(Buffer.from(alone.buffer))).toBe(true);
+    const cStats = vectorStats(target, 2000, 48, 16);
+    const index = libraryIndex(library, 2000, 48, 16);
+    for (const c of [0, 999, 1999]) {
+      const coarse = Array.from({ length: 2000 }, (_, p) =>
+        distance(target, c, cStats, library, p, index, ssimMetric, Number.POSITIVE_INFINITY),
+      );
+      // The 64th cheapest, and every photo tied with it, are fine.
+      const limit = [...coarse].sort((a, b) => a - b)[63] as number;
+      const shifts: number[] = [];
+      coarse.forEach((cost, p) => {
+        const got = rows[c * 2000 + p] as number;
+        if (cost <= limit)
+          expect(got).toBe(Math.fround(fineDistance(target, c, cStats, library, p, index, ssimMetric)));
+        else shifts.push(got - cost);
+      });
+      const top = Math.max(...coarse);
+      expect(Math.max(...shifts) - Math.min(...shifts)).toBeLessThan(top * 1e-6);
     }
   });
 
@@ -114,6 +175,51 @@ describe('matcher', () => {
   });
 });
 
+/** SSIM's Gaussian windows (σ 1.5, radius 5) cut to a side×side grid, 3×3 of them: mean l · cs. */
+function windowedSsim(x: ArrayLike<number>, y: ArrayLike<number>, side: number, c1: number, c2: number) {
+  const axis = (centre: number) => {
+    const w = Array.from({ length: side }, (_, j) =>
+      Math.abs(j - centre) <= 5 ? Math.exp(-((j - centre) ** 2) / (2 * 1.5 ** 2)) : 0,
+    );
+    const sum = w.reduce((a, b) => a + b, 0);
+    return w.map((v) => v / sum);
+  };
+  const centres = [0, 1, 2].map((k) => ((k + 0.5) * side) / 3 - 0.5);
+  let total = 0;
+  for (const a of centres) {
+    for (const b of centres) {
+      const [wr, wc] = [axis(a), axis(b)];
+      let [mx, my, xx, yy, xy] = [0, 0, 0, 0, 0];
+      for (let r = 0; r < side; r++) {
+        for (let c = 0; c < side; c++) {
+          const w = (wr[r] as number) * (wc[c] as number);
+          const [xv, yv] = [x[r * side + c] as number, y[r * side + c] as number];
+          [mx, my, xx, yy, xy] = [
+            mx + w * xv,
+            my + w * yv,
+            xx + w * xv * xv,
+            yy + w * yv * yv,
+            xy + w * xv * yv,
+          ];
+        }
+      }
+      const [vx, vy, cov] = [xx - mx * mx, yy - my * my, xy - mx * my];
+      total += ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
+    }
+  }
+  return total / 9;
+}
+
+/** fineDistance as its doc says (weightS 0), from windowedSsim. */
+function fineReference(cell: Float32Array, photo: Float32Array, metric: Metric): number {
+  const { values, lightness: n, weightL, structure, c1, c2 } = metric;
+  const mean = (v: Float32Array) => v.subarray(0, n).reduce((a, b) => a + b, 0) / n;
+  let colour = 0;
+  for (let j = n; j < values; j++) colour += ((cell[j] as number) - (photo[j] as number)) ** 2;
+  const ssim = windowedSsim(photo, cell, Math.sqrt(n), c1, c2);
+  return weightL * n * (mean(cell) - mean(photo)) ** 2 + structure * n * (1 - ssim) + colour;
+}
+
 describe('cell features', () => {
   const raster = (w: number, h: number, f: (x: number, y: number) => number) => {
     const data = Buffer.alloc(w * h * 3);
@@ -127,8 +233,14 @@ describe('cell features', () => {
     regionFeatures(img.data, img.width, 0, 0, img.width, img.height, out, 0);
     return out;
   };
-  const dist = (a: Float32Array, b: Float32Array) =>
-    distance(a, 0, b, 0, FEATURE_VALUES, LUMA_VALUES, 1, Number.POSITIVE_INFINITY);
+  const layout = { values: FEATURE_VALUES, lightness: LUMA_VALUES };
+  const squared: Metric = { ...plain, ...layout };
+  const withSsim: Metric = {
+    ...ssimMetric,
+    ...layout,
+    c1: (0.01 * LUMA_RANGE) ** 2,
+    c2: (0.03 * LUMA_RANGE) ** 2,
+  };
 
   it('tell a striped cell from a grey one that the stored 4×4 Lab grid finds equal', () => {
     const striped = raster(80, 80, stripes);
@@ -138,11 +250,66 @@ describe('cell features', () => {
     const oldGrey = labGrid({ ...grey, channels: 3 });
     for (let i = 0; i < 48; i++)
       expect(Math.abs((oldStriped[i] as number) - (oldGrey[i] as number))).toBeLessThan(1.5);
-    // A striped target cell (at another resolution) is nearest the striped photo.
-    const cell = features(raster(40, 40, stripes));
-    expect(dist(cell, features(striped))).toBeLessThan(dist(cell, features(grey)) / 4);
-    // And a flat cell is nearest the grey photo.
-    const flat = features(raster(40, 40, () => 119));
-    expect(dist(flat, features(grey))).toBeLessThan(dist(flat, features(striped)) / 4);
+    for (const metric of [squared, withSsim]) {
+      const dist = (a: Float32Array, b: Float32Array) => cost(a, b, metric);
+      // A striped target cell (at another resolution) is nearest the striped photo.
+      const cell = features(raster(40, 40, stripes));
+      expect(dist(cell, features(striped))).toBeLessThan(dist(cell, features(grey)) / 4);
+      // And a flat cell is nearest the grey photo.
+      const flat = features(raster(40, 40, () => 119));
+      expect(dist(flat, features(grey))).toBeLessThan(dist(flat, features(striped)) / 4);
+    }
+  });
+
+  it('fine cost: SSIM in windows, on the 10×10 grid and on a smaller one', () => {
+    const fine = (cell: Float32Array, photo: Float32Array, metric: Metric) =>
+      fineDistance(
+        cell,
+        0,
+        vectorStats(cell, 1, metric.values, metric.lightness),
+        photo,
+        0,
+        libraryIndex(photo, 1, metric.values, metric.lightness),
+        metric,
+      );
+    const ramp = features(raster(80, 80, (x, y) => 128 + 100 * (x + y - 1)));
+    const stripes8 = features(raster(80, 80, stripes));
+    const dots = features(raster(80, 80, (x, y) => (Math.hypot(x - 0.3, y - 0.6) < 0.2 ? 230 : 40)));
+    for (const [cell, photo] of [
+      [ramp, stripes8],
+      [dots, ramp],
+      [stripes8, dots],
+    ] as const) {
+      const want = fineReference(cell, photo, withSsim);
+      expect(Math.abs(fine(cell, photo, withSsim) - want)).toBeLessThan(want * 1e-9);
+    }
+    const { library } = synthetic(1, 1, 10, 11);
+    const four = { ...ssimMetric, c1: 1, c2: 9 };
+    for (const [a, b] of [
+      [0, 1],
+      [2, 3],
+    ] as const) {
+      const cell = library.slice(a * 48, a * 48 + 48);
+      const photo = library.slice(b * 48, b * 48 + 48);
+      const want = fineReference(cell, photo, four);
+      expect(Math.abs(fine(cell, photo, four) - want)).toBeLessThan(want * 1e-9);
+    }
+  });
+
+  it('with the SSIM term, give a busy cell the photo whose pattern partly follows it, not the flat one the squared distance prefers', () => {
+    // Cell: a diagonal ramp; photo A: flat at its mean; photo B: a pattern of the same
+    // contrast (a checkerboard of one square per luma value, as much variance as the ramp) that
+    // follows the ramp by 40 %. Squared distance: B's is 1.2× A's. SSIM: A's contrast-structure
+    // term is ~0.03, B's ~0.4.
+    const ramp = (x: number, y: number) => 128 + 100 * (x + y - 1);
+    const checker = (x: number, y: number) =>
+      128 + Math.sqrt(1650) * (Math.floor(x * 10) % 2 === Math.floor(y * 10) % 2 ? 1 : -1);
+    const mix = (x: number, y: number) =>
+      128 + 0.4 * (ramp(x, y) - 128) + Math.sqrt(1 - 0.4 ** 2) * (checker(x, y) - 128);
+    const cell = features(raster(80, 80, ramp));
+    const flatPhoto = features(raster(80, 80, () => 128));
+    const patterned = features(raster(80, 80, mix));
+    expect(cost(cell, patterned, squared)).toBeGreaterThan(cost(cell, flatPhoto, squared));
+    expect(cost(cell, patterned, withSsim)).toBeLessThan(cost(cell, flatPhoto, withSsim));
   });
 });
