@@ -85,16 +85,18 @@ function checkRules(m: Awaited<ReturnType<typeof matchCells>>, cols: number, pho
 }
 
 describe('matcher', () => {
-  it('fills the grid showing every photo at least once, at most ceil(cells / photos) times, repeats far apart', async () => {
-    for (const structure of [0, 3000]) {
-      const input = synthetic(60, 45, 700);
-      const m = await matchCells({ ...input, structure, weightS: structure ? 0 : undefined });
-      expect(m.maxRepeats).toBe(4);
-      expect(m.minDistance).toBe(defaultMinDistance(2700, 4));
-      checkRules(m, 60, 700);
-      expect(m.closestRepeat).toBeGreaterThanOrEqual(m.minDistance);
-    }
-  });
+  for (const method of ['auction', 'greedy'] as const) {
+    it(`${method}: fills the grid showing every photo at least once, at most ceil(cells / photos) times, repeats far apart`, async () => {
+      for (const structure of [0, 3000]) {
+        const input = synthetic(60, 45, 700);
+        const m = await matchCells({ ...input, method, structure, weightS: structure ? 0 : undefined });
+        expect(m.maxRepeats).toBe(4);
+        expect(m.minDistance).toBe(defaultMinDistance(2700, 4));
+        checkRules(m, 60, 700);
+        expect(m.closestRepeat).toBeGreaterThanOrEqual(m.minDistance);
+      }
+    });
+  }
 
   it('keeps the rules where the spacing leaves some cells no photo that keeps it', async () => {
     // 12 cells, 3 photos, 4 uses each: every cell is within 5 of every other, so each photo
@@ -146,10 +148,12 @@ describe('matcher', () => {
     }
   });
 
-  it('beats first-come assignment, and refuses a repeat limit that cannot fill the grid', async () => {
+  it('beats first-come assignment and the greedy, and refuses a repeat limit that cannot fill the grid', async () => {
     const input = synthetic(30, 20, 150, 7);
     const m = await matchCells({ ...input, minDistance: 0 });
     checkRules(m, 30, 150);
+    const greedy = await matchCells({ ...input, minDistance: 0, method: 'greedy' });
+    expect(m.meanCost).toBeLessThan(greedy.meanCost);
     // First-come under the same cap and coverage: each cell in reading order takes its nearest
     // photo under the cap, or its nearest unused photo once only as many cells as unused photos remain.
     const uses = new Int32Array(150);
