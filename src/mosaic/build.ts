@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Db } from '../db/sqlite.ts';
@@ -194,8 +195,13 @@ export async function buildMosaic(
   let meanCost = 0;
   let decodedTiles: Map<number, Buffer> | undefined;
   // The 256 px tile serves cells up to its size; bigger cells take the wall-size derivative.
-  const source = (cellWidth: number) => (p: LibraryPhoto) =>
-    abs(cellWidth <= 256 ? p.tilePath : (p.wallPath ?? p.originalPath ?? p.tilePath));
+  // A bulk import leaves the wall file for later: the original (always there) serves then.
+  const source = (cellWidth: number) => (p: LibraryPhoto) => {
+    if (cellWidth <= 256) return abs(p.tilePath);
+    const wall = p.wallPath ? abs(p.wallPath) : null;
+    if (wall && existsSync(wall)) return wall;
+    return abs(p.originalPath ?? p.tilePath);
+  };
 
   if (options.collage) {
     const cells = photos.length;

@@ -1,7 +1,9 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { media } from '../../src/db/schema.ts';
+import { importFolder } from '../../src/import/importer.ts';
 import { buildMosaic } from '../../src/mosaic/build.ts';
 import { MosaicError } from '../../src/mosaic/errors.ts';
 import type { Manifest } from '../../src/mosaic/manifest.ts';
@@ -139,6 +141,38 @@ describe('mosaic engine', () => {
     });
     const byCell = readManifest(result.files.manifestJson).cells.map((c) => c.postId);
     expect(byCell).toEqual([ids.stripes, ids.split]);
+  });
+
+  it('fills cells bigger than the 256 px tile from the original when an import left the wall file for later', async () => {
+    const folder = tempDir('standwall-mosaic-import-');
+    try {
+      for (const [i, c] of [RED, GREEN, BLUE, YELLOW].entries()) {
+        writeTemp(folder, `colour-${i}.jpg`, await flatJpeg(c, 900, 700));
+      }
+      const summary = await importFolder(folder, ctx.ingest, { approve: true, consent: true });
+      expect(summary.imported).toBe(4);
+      const rows = ctx.db.select().from(media).all();
+      expect(rows.some((r) => existsSync(ctx.media.absolutePath(r.wallPath as string)))).toBe(false);
+
+      const result = await buildMosaic(deps(), {
+        out: join(out, 'big.png'),
+        grid: { cols: 2, rows: 2 },
+        width: 1200,
+      });
+      expect(result.stats).toMatchObject({ width: 1200, height: 1200, photosShown: 4 });
+      const manifest = readManifest(result.files.manifestJson);
+      const img = await pixels(result.files.image);
+      const colours = [RED, GREEN, BLUE, YELLOW];
+      for (const cell of manifest.cells) {
+        const i = ((cell.y + cell.height / 2) * img.width + cell.x + cell.width / 2) * 3;
+        expect(
+          colours.some((c) => near(img.data, i, c, 6)),
+          `cell ${cell.cell}`,
+        ).toBe(true);
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('holds the repeat limit and the minimum distance, shows every photo, and is deterministic', async () => {
