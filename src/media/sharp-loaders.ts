@@ -16,7 +16,15 @@ export const ALLOWED_LOADERS = [
   'VipsForeignLoadNsgifBuffer',
 ] as const;
 
-sharp.block({ operation: ['VipsForeignLoad'] });
-sharp.unblock({ operation: [...ALLOWED_LOADERS] });
+// The list lives in libvips, once per process, and setting it is two steps: between the block and
+// the unblock every decode in the process fails. Media worker threads (which share the process
+// and get a copy of its environment) therefore find it set and leave it alone; a child process
+// has another pid and sets its own.
+const APPLIED = 'STANDWALL_SHARP_LOADERS_PID';
+if (process.env[APPLIED] !== String(process.pid)) {
+  sharp.block({ operation: ['VipsForeignLoad'] });
+  sharp.unblock({ operation: [...ALLOWED_LOADERS] });
+  process.env[APPLIED] = String(process.pid);
+}
 
 export { sharp };

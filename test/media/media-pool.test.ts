@@ -79,6 +79,39 @@ describe('the media pipeline in worker threads', () => {
     await expect(repository.ensureDisplayFiles('b'.repeat(64))).rejects.toThrow(/ENOENT/);
   });
 
+  it('starting workers never interrupts decodes elsewhere in the process (the loader policy is set once)', async () => {
+    const jpeg = await photo(46, 800, 600);
+    let stop = false;
+    let failures = 0;
+    let decodes = 0;
+    const decoding = (async () => {
+      while (!stop) {
+        await sharp(jpeg)
+          .resize(64)
+          .raw()
+          .toBuffer()
+          .then(
+            () => decodes++,
+            () => failures++,
+          );
+      }
+    })();
+    for (let round = 0; round < 3; round++) {
+      const { repository } = await pool(2);
+      await Promise.all(
+        [photo(47 + round, 320, 240), photo(60 + round, 320, 240)].map(async (p) =>
+          repository.store(await p),
+        ),
+      );
+      await repository.close();
+    }
+    stop = true;
+    await decoding;
+    expect(decodes).toBeGreaterThan(0);
+    expect(failures).toBe(0);
+    expect(process.env.STANDWALL_SHARP_LOADERS_PID).toBe(String(process.pid));
+  });
+
   it('refuses work after close with a clear error', async () => {
     const { repository } = await pool(1);
     await repository.store(await photo(44, 320, 240));
