@@ -21,7 +21,7 @@ export async function fillDisplayFiles(
   options: { limit?: number; signal?: AbortSignal } = {},
 ): Promise<DisplayFillResult> {
   const rows = db
-    .selectDistinct({ sha256: media.sha256, approved: sql<number>`${posts.status} = 'approved'` })
+    .select({ sha256: media.sha256 })
     .from(media)
     .innerJoin(posts, eq(posts.id, media.postId))
     .where(

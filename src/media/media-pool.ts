@@ -11,7 +11,6 @@ import {
 } from './types.ts';
 
 type Reply =
-  | { ready: true }
   | { id: number; value: StoredImage | undefined }
   | { id: number; rejected: { reason: MediaRejectionReason; message: string } }
   | { id: number; error: { name?: string; message: string; code?: string } };
@@ -70,7 +69,6 @@ export function createPooledMediaRepository(
       slot.pending.clear();
     };
     worker.on('message', (reply: Reply) => {
-      if ('ready' in reply) return;
       const job = slot.pending.get(reply.id);
       if (!job) return;
       slot.pending.delete(reply.id);

@@ -35,4 +35,3 @@ parentPort.on('message', async (job) => {
     }
   }
 });
-parentPort.postMessage({ ready: true });
