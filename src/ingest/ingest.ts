@@ -6,7 +6,7 @@ import type { EventBus } from '../events/bus.ts';
 import { log } from '../log.ts';
 import { MediaRejectedError, type MediaRepository, type StoredImage } from '../media/types.ts';
 import { applyWaitingClaims } from '../moderation/claims.ts';
-import { blockedWordIn } from '../moderation/rules.ts';
+import { blockedWordFinder } from '../moderation/rules.ts';
 import { createDemandMatcher } from './demands.ts';
 import { createNearDuplicateIndex } from './near-duplicates.ts';
 import type { NormalizedPost } from './normalized-post.ts';
@@ -74,6 +74,27 @@ function describe(error: unknown): { reason: string; message: string } {
   };
 }
 
+/** Every media column a new row sets, stored or not: one prepared insert serves both. */
+function mediaColumns(outcome: Outcome) {
+  if (outcome.kind === 'stored') return storedColumns(outcome.image);
+  return {
+    state: outcome.kind,
+    sha256: null,
+    sourceType: null,
+    originalPath: null,
+    wallPath: null,
+    thumbPath: null,
+    tilePath: null,
+    width: null,
+    height: null,
+    bytes: null,
+    phash: null,
+    meanColor: null,
+    labGrid: null,
+    lastError: outcome.error,
+  };
+}
+
 function storedColumns(image: StoredImage) {
   return {
     state: 'stored' as const,
@@ -128,17 +149,102 @@ export function createIngestService(deps: IngestDeps): IngestService {
     }
   }
 
+  // Prepared once: building a Drizzle query costs more than SQLite takes to run it, and a bulk
+  // import or a collection pass runs these for every post.
+  const placeholder = (name: string) => sql.placeholder(name);
+  const existingPost = db
+    .select({ id: posts.id, status: posts.status })
+    .from(posts)
+    .where(
+      or(
+        and(eq(posts.network, placeholder('network')), eq(posts.remoteId, placeholder('remoteId'))),
+        eq(posts.canonicalUri, placeholder('canonicalUri')),
+      ),
+    )
+    .prepare();
+  const upsertAuthor = db
+    .insert(authors)
+    .values({
+      network: placeholder('network'),
+      remoteId: placeholder('remoteId'),
+      handle: placeholder('handle'),
+      name: placeholder('name'),
+      profileUrl: placeholder('profileUrl'),
+      avatarUrl: placeholder('avatarUrl'),
+    })
+    .onConflictDoUpdate({
+      target: [authors.network, authors.remoteId],
+      // The profile as the network shows it now: `excluded` is the row this insert proposed.
+      set: {
+        handle: sql`excluded.handle`,
+        name: sql`excluded.name`,
+        profileUrl: sql`excluded.profile_url`,
+        avatarUrl: sql`excluded.avatar_url`,
+        updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
+      },
+    })
+    .returning({ id: authors.id, trusted: authors.trusted, blocked: authors.blocked })
+    .prepare();
+  const postColumns = [
+    'network',
+    'remoteId',
+    'canonicalUri',
+    'sourceId',
+    'url',
+    'text',
+    'language',
+    'postedAt',
+    'status',
+    'demands',
+    'region',
+    'sensitive',
+    'consentDisplay',
+    'consentPrint',
+    'nearDuplicateOf',
+    'authorId',
+  ] as const;
+  const insertPost = db
+    .insert(posts)
+    // Drizzle's insert types have no room for placeholders; the values are filled per run.
+    .values(
+      Object.fromEntries(postColumns.map((c) => [c, placeholder(c)])) as unknown as typeof posts.$inferInsert,
+    )
+    .onConflictDoNothing()
+    .returning({ id: posts.id })
+    .prepare();
+  const mediaRowColumns = [
+    'postId',
+    'position',
+    'remoteUrl',
+    'alt',
+    'sensitive',
+    'attempts',
+    ...(Object.keys(mediaColumns({ kind: 'pending', error: '' })) as Array<
+      keyof ReturnType<typeof mediaColumns>
+    >),
+  ];
+  const insertMedia = db
+    .insert(media)
+    .values(
+      Object.fromEntries(
+        mediaRowColumns.map((c) => [c, placeholder(c)]),
+      ) as unknown as typeof media.$inferInsert,
+    )
+    .prepare();
+  const insertModerationEvent = db
+    .insert(moderationEvents)
+    .values({
+      postId: placeholder('postId'),
+      action: placeholder('action'),
+      fromStatus: null,
+      toStatus: placeholder('toStatus'),
+      rule: placeholder('rule'),
+    })
+    .prepare();
+  const blockedWordIn = blockedWordFinder(db);
+
   function findExisting(post: NormalizedPost, canonicalUri: string) {
-    return db
-      .select({ id: posts.id, status: posts.status })
-      .from(posts)
-      .where(
-        or(
-          and(eq(posts.network, post.network), eq(posts.remoteId, post.remoteId)),
-          eq(posts.canonicalUri, canonicalUri),
-        ),
-      )
-      .get();
+    return existingPost.get({ network: post.network, remoteId: post.remoteId, canonicalUri });
   }
 
   async function ingest(post: NormalizedPost, options: IngestOptions = {}): Promise<IngestResult> {
@@ -171,84 +277,59 @@ export function createIngestService(deps: IngestDeps): IngestService {
     const region = post.region ?? regionFor(campaign, post.language, matcher.hashtagsIn(post.text));
     const nearDuplicateOf = firstNearDuplicate(outcomes);
 
-    const created = db.transaction((tx) => {
-      const author = tx
-        .insert(authors)
-        .values({
-          network: post.network,
-          remoteId: post.author.remoteId,
-          handle: post.author.handle,
-          name: post.author.name,
-          profileUrl: post.author.profileUrl,
-          avatarUrl: post.author.avatarUrl,
-        })
-        .onConflictDoUpdate({
-          target: [authors.network, authors.remoteId],
-          set: {
-            handle: post.author.handle,
-            name: post.author.name,
-            profileUrl: post.author.profileUrl,
-            avatarUrl: post.author.avatarUrl,
-            updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
-          },
-        })
-        .returning({ id: authors.id, trusted: authors.trusted, blocked: authors.blocked })
-        .get();
+    const created = db.transaction(() => {
+      const author = upsertAuthor.get({
+        network: post.network,
+        remoteId: post.author.remoteId,
+        handle: post.author.handle,
+        name: post.author.name,
+        profileUrl: post.author.profileUrl,
+        avatarUrl: post.author.avatarUrl,
+      });
+      if (!author) throw new Error('the author upsert returned no row');
 
       let status: PostStatus = 'pending';
       let rule: string | null = null;
-      const blockedWord = author.blocked ? null : blockedWordIn(db, `${post.text} ${post.author.name}`);
+      const blockedWord = author.blocked ? null : blockedWordIn(`${post.text} ${post.author.name}`);
       if (author.blocked) [status, rule] = ['rejected', 'blocked author'];
       else if (blockedWord) [status, rule] = ['rejected', `blocked word "${blockedWord}"`];
       else if (options.approveBy) [status, rule] = ['approved', options.approveBy];
       else if (author.trusted) [status, rule] = ['approved', 'trusted author'];
 
-      const inserted = tx
-        .insert(posts)
-        .values({
-          network: post.network,
-          remoteId: post.remoteId,
-          canonicalUri,
-          sourceId: post.sourceId,
-          url: post.url,
-          text: post.text,
-          language: post.language,
-          postedAt: post.postedAt.toISOString(),
-          status,
-          demands,
-          region,
-          sensitive: Boolean(post.sensitive) || post.media.some((m) => m.sensitive),
-          consentDisplay: post.consent?.display ?? false,
-          consentPrint: post.consent?.print ?? false,
-          nearDuplicateOf,
-          authorId: author.id,
-        })
-        .onConflictDoNothing()
-        .returning({ id: posts.id })
-        .get();
+      const row: Record<(typeof postColumns)[number], unknown> = {
+        network: post.network,
+        remoteId: post.remoteId,
+        canonicalUri,
+        sourceId: post.sourceId,
+        url: post.url,
+        text: post.text,
+        language: post.language,
+        postedAt: post.postedAt.toISOString(),
+        status,
+        demands,
+        region,
+        sensitive: Boolean(post.sensitive) || post.media.some((m) => m.sensitive),
+        consentDisplay: post.consent?.display ?? false,
+        consentPrint: post.consent?.print ?? false,
+        nearDuplicateOf,
+        authorId: author.id,
+      };
+      const inserted = insertPost.get(row);
       if (!inserted) return null; // another process stored it meanwhile
 
       outcomes.forEach((outcome, position) => {
         const item = post.media[position];
-        tx.insert(media)
-          .values({
-            postId: inserted.id,
-            position,
-            remoteUrl: item?.remoteUrl ?? null,
-            alt: item?.alt ?? null,
-            sensitive: Boolean(item?.sensitive),
-            attempts: outcome.kind === 'stored' ? 0 : 1,
-            ...(outcome.kind === 'stored'
-              ? storedColumns(outcome.image)
-              : { state: outcome.kind, lastError: outcome.error }),
-          })
-          .run();
+        insertMedia.run({
+          postId: inserted.id,
+          position,
+          remoteUrl: item?.remoteUrl ?? null,
+          alt: item?.alt ?? null,
+          sensitive: Boolean(item?.sensitive),
+          attempts: outcome.kind === 'stored' ? 0 : 1,
+          ...mediaColumns(outcome),
+        });
       });
-      if (rule) {
-        tx.insert(moderationEvents)
-          .values({ postId: inserted.id, action: status, fromStatus: null, toStatus: status, rule })
-          .run();
-      }
+      if (rule) insertModerationEvent.run({ postId: inserted.id, action: status, toStatus: status, rule });
       return { id: inserted.id, status };
     });
 

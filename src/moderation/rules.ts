@@ -30,13 +30,30 @@ export function deleteRule(db: Db, id: number): boolean {
 
 /** The blocked word a text contains (case-, spacing- and punctuation-insensitive), or null. */
 export function blockedWordIn(db: Db, text: string): string | null {
-  const haystack = compactForMatching(text);
-  if (!haystack) return null;
-  for (const rule of listBlockedWords(db)) {
-    const needle = compactForMatching(rule.value);
-    if (needle && haystack.includes(needle)) return rule.value;
-  }
-  return null;
+  return blockedWordFinder(db)(text);
+}
+
+/**
+ * `blockedWordIn` with its query prepared once: ingest asks for every post, and building the
+ * query each time cost more than running it. The rules are still read on every call, so a word
+ * blocked a moment ago applies to the next post.
+ */
+export function blockedWordFinder(db: Db): (text: string) => string | null {
+  const words = db
+    .select({ value: rules.value })
+    .from(rules)
+    .where(eq(rules.kind, 'blocked-word'))
+    .orderBy(rules.value)
+    .prepare();
+  return (text) => {
+    const haystack = compactForMatching(text);
+    if (!haystack) return null;
+    for (const rule of words.all()) {
+      const needle = compactForMatching(rule.value);
+      if (needle && haystack.includes(needle)) return rule.value;
+    }
+    return null;
+  };
 }
 
 export function setAuthorFlag(

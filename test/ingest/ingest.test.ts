@@ -7,6 +7,7 @@ import { authors, media, moderationEvents, posts } from '../../src/db/schema.ts'
 import { openDatabase } from '../../src/db/sqlite.ts';
 import { createIngestService } from '../../src/ingest/ingest.ts';
 import type { NormalizedPost } from '../../src/ingest/normalized-post.ts';
+import { addBlockedWord } from '../../src/moderation/rules.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { photoJpeg } from '../helpers/images.ts';
 
@@ -104,6 +105,48 @@ describe('ingest', () => {
     );
     expect(again.created).toBe(false);
     expect(ctx.db.select().from(posts).all()).toHaveLength(1);
+  });
+
+  it('keeps one row per author and updates their profile as the network shows it now', async () => {
+    await ctx.ingest.ingest(post({ remoteId: '1', media: [{ bytes: await photoJpeg(20), alt: null }] }));
+    const renamed = {
+      remoteId: 'ana@mastodon.example',
+      handle: 'ana.kim@mastodon.example',
+      name: '김아나 🕊',
+      profileUrl: 'https://mastodon.example/@ana.kim',
+      avatarUrl: 'https://mastodon.example/avatars/ana.png',
+    };
+    await ctx.ingest.ingest(
+      post({ remoteId: '2', author: renamed, media: [{ bytes: await photoJpeg(21), alt: null }] }),
+    );
+    const rows = ctx.db.select().from(authors).all();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ network: 'mastodon', ...renamed });
+    expect((rows[0]?.updatedAt ?? '') >= (rows[0]?.createdAt ?? '')).toBe(true);
+    const owners = ctx.db.select({ authorId: posts.authorId }).from(posts).all();
+    expect(owners).toEqual([{ authorId: rows[0]?.id }, { authorId: rows[0]?.id }]);
+  });
+
+  it('applies a word blocked between two posts to the second one', async () => {
+    const first = await ctx.ingest.ingest(
+      post({
+        remoteId: '1',
+        text: 'peace now spam-link',
+        media: [{ bytes: await photoJpeg(22), alt: null }],
+      }),
+    );
+    expect(first.status).toBe('pending');
+    addBlockedWord(ctx.db, 'spam link', null);
+    const second = await ctx.ingest.ingest(
+      post({
+        remoteId: '2',
+        text: 'peace now SPAM LINK',
+        media: [{ bytes: await photoJpeg(23), alt: null }],
+      }),
+    );
+    expect(second.status).toBe('rejected');
+    const events = ctx.db.select({ rule: moderationEvents.rule }).from(moderationEvents).all();
+    expect(events).toEqual([{ rule: 'blocked word "spam link"' }]);
   });
 
   it('approves on arrival only by a named rule, recorded in the audit log', async () => {
