@@ -101,6 +101,12 @@ export const media = sqliteTable(
     meanColor: text(),
     /** CIELAB colour grid of the square tile: JSON array of [L, a, b] per cell, row-major. */
     labGrid: text({ mode: 'json' }).$type<number[]>(),
+    /**
+     * What the mosaic matcher compares, measured on the tile at ingest so a mosaic starts matching
+     * without decoding a photo: 10×10 luma (Rec. 601 Y′, 0–40) then 4×4 (a*, b*) pairs; JSON
+     * array of 132 numbers (see src/mosaic/features.ts).
+     */
+    mosaicGrid: text({ mode: 'json' }).$type<number[]>(),
     alt: text(),
     sensitive: integer({ mode: 'boolean' }).notNull().default(false),
     createdAt: text().notNull().default(now),

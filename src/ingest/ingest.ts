@@ -91,6 +91,7 @@ function mediaColumns(outcome: Outcome) {
     phash: null,
     meanColor: null,
     labGrid: null,
+    mosaicGrid: null,
     lastError: outcome.error,
   };
 }
@@ -110,6 +111,7 @@ function storedColumns(image: StoredImage) {
     phash: image.phash,
     meanColor: image.meanColor,
     labGrid: image.labGrid,
+    mosaicGrid: image.mosaicGrid,
     lastError: null,
   };
 }

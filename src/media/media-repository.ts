@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Metadata, SharpOptions } from 'sharp';
 import { z } from 'zod';
 import { log } from '../log.ts';
+import { FEATURE_VALUES, mosaicGrid } from '../mosaic/features.ts';
 import { computeFeatures, type ImageFeatures } from './features.ts';
 import { decodeHeic } from './heic.ts';
 import { JpegStructureError, stripJpegMetadata } from './jpeg-strip.ts';
@@ -98,13 +99,20 @@ interface Rendered {
   height: number;
   tile: Buffer;
   /** Measured on the tile's pixels before JPEG encoding, when the pipeline had them at hand. */
-  features?: ImageFeatures;
+  features?: TileFeatures;
   /** Absent when the display files are left for later (see `StoreOptions.display`). */
   wall?: Buffer;
   thumb?: Buffer;
 }
 
 const DISPLAY_KEYS = ['wall', 'thumb'] as const;
+
+/** Everything measured on the tile: the stored features and what the mosaic matcher compares. */
+type TileFeatures = ImageFeatures & { mosaicGrid: number[] };
+
+function measure(pixels: Pixels): TileFeatures {
+  return { ...computeFeatures(pixels), mosaicGrid: mosaicGrid(pixels) };
+}
 
 /**
  * The features and size of a stored photo, beside its files: a second store of the same bytes
@@ -117,6 +125,8 @@ const featuresFileSchema = z.object({
   meanColor: z.string().regex(/^#[0-9a-f]{6}$/),
   labGrid: z.array(z.number()).length(48),
   phash: z.string().regex(/^[0-9a-f]{16}$/),
+  // Absent from files written before the mosaic grid was stored: the tile is measured again.
+  mosaicGrid: z.array(z.number()).length(FEATURE_VALUES),
 });
 
 const rawInput = (p: Pixels): SharpOptions => ({
@@ -176,7 +186,7 @@ async function tileFrom(
   input: Buffer,
   options: SharpOptions,
   orient: boolean,
-): Promise<{ tile: Buffer; features: ImageFeatures }> {
+): Promise<{ tile: Buffer; features: TileFeatures }> {
   let pipeline = sharp(input, options);
   if (orient) pipeline = pipeline.autoOrient();
   const { data, info } = await pipeline
@@ -188,7 +198,7 @@ async function tileFrom(
   const pixels: Pixels = { data, width: info.width, height: info.height, channels: info.channels };
   // Features from these pixels rather than from the encoded tile decoded again: one decode less
   // per photo, and features.json keeps a second store's answer identical.
-  const features = computeFeatures(pixels);
+  const features = measure(pixels);
   return { tile: await sharp(data, rawInput(pixels)).jpeg(TILE_JPEG).toBuffer(), features };
 }
 
@@ -196,9 +206,9 @@ async function tileFrom(
  * Features come from the tile as stored (decoded again), not from the pixels before JPEG
  * encoding: a second store() of the same bytes reuses the files and must return the same values.
  */
-async function tileFeatures(tile: Buffer): Promise<ImageFeatures> {
+async function tileFeatures(tile: Buffer): Promise<TileFeatures> {
   const { data, info } = await sharp(tile).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-  return computeFeatures({ data, width: info.width, height: info.height, channels: info.channels });
+  return measure({ data, width: info.width, height: info.height, channels: info.channels });
 }
 
 async function writeAtomic(dir: string, name: string, data: Buffer): Promise<void> {

@@ -45,6 +45,8 @@ export interface StoredImage {
   labGrid: number[];
   /** 64-bit DCT perceptual hash, 16 hex digits. */
   phash: string;
+  /** The mosaic matcher's features of the tile: 10×10 luma, then 4×4 (a*, b*) (132 numbers). */
+  mosaicGrid: number[];
 }
 
 export interface StoreOptions {

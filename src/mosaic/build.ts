@@ -227,22 +227,33 @@ export async function buildMosaic(
     const targetFeatures = cellFeatures(analysis, cols, rows);
     if (options.blend) blendTarget = await target.render(cols * BLEND_ANALYSIS, rows * BLEND_ANALYSIS);
     lap('prepare');
-    // Match on the pixels that will be pasted: every photo decoded at cell size, once.
     const { cellWidth: cw, cellHeight: ch } = layout;
     const library = new Float32Array(photos.length * FEATURE_VALUES);
+    // The features ingest measured on each tile: matching needs no photo decoded, so it runs
+    // while the render's tiles are decoded. Photos stored before those were kept are measured
+    // on their decoded cells first, as every photo once was.
+    const unmeasured = new Set<number>();
+    photos.forEach((p, i) => {
+      if (p.mosaicGrid?.length === FEATURE_VALUES) library.set(p.mosaicGrid, i * FEATURE_VALUES);
+      else unmeasured.add(i);
+    });
     let decoded = 0;
-    decodedTiles = await decodeTiles(
+    const decoding = decodeTiles(
       photos.map(source(cw)),
       photos.keys(),
       cw,
       ch,
       () => onProgress({ phase: 'tiles', done: ++decoded, total: photos.length }),
-      (p, data) => regionFeatures(data, cw, 0, 0, cw, ch, library, p * FEATURE_VALUES),
+      (p, data) => {
+        if (unmeasured.has(p)) regionFeatures(data, cw, 0, 0, cw, ch, library, p * FEATURE_VALUES);
+      },
       photos.length * cw * ch * 3 <= KEEP_TILE_BYTES,
     );
-    lap('tiles');
-    onProgress({ phase: 'match', done: 0, total: 1 });
-    const match = await matchCells({
+    if (unmeasured.size > 0) {
+      decodedTiles = await decoding;
+      lap('tiles');
+    }
+    const matching = matchCells({
       cols,
       rows,
       target: targetFeatures,
@@ -258,6 +269,14 @@ export async function buildMosaic(
       minDistance: options.minDistance,
       workers: options.workers,
     });
+    // Whichever ends first, progress reads in order: every tile, then the match.
+    matching.catch(() => undefined);
+    if (!decodedTiles) {
+      decodedTiles = await decoding;
+      lap('tiles');
+    }
+    onProgress({ phase: 'match', done: 0, total: 1 });
+    const match = await matching;
     assignment = match.assignment;
     // Only the tiles the render pastes stay in memory.
     for (const p of decodedTiles.keys()) if ((match.uses[p] as number) === 0) decodedTiles.delete(p);

@@ -170,3 +170,33 @@ export function cellFeatures(img: Rgb, cols: number, rows: number): Float32Array
   }
   return out;
 }
+
+/** Interleaved 8-bit pixels of any channel count (1 grey … 4 RGBA), as sharp's raw output gives. */
+export interface Pixels {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: number;
+}
+
+/**
+ * The features of a whole picture (a photo's square tile), rounded to hundredths for storage:
+ * what ingest keeps in `media.mosaic_grid`, so a mosaic matches without decoding any photo.
+ */
+export function mosaicGrid(img: Pixels): number[] {
+  const { width, height, channels } = img;
+  let rgb = img.data;
+  if (channels !== 3) {
+    rgb = new Uint8Array(width * height * 3);
+    const grey = channels < 3;
+    for (let i = 0, o = 0; o < rgb.length; i += channels, o += 3) {
+      const r = img.data[i] as number;
+      rgb[o] = r;
+      rgb[o + 1] = grey ? r : (img.data[i + 1] as number);
+      rgb[o + 2] = grey ? r : (img.data[i + 2] as number);
+    }
+  }
+  const out = new Float32Array(FEATURE_VALUES);
+  regionFeatures(rgb, width, 0, 0, width, height, out, 0);
+  return Array.from(out, (v) => Math.round(v * 100) / 100 + 0);
+}

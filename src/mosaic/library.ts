@@ -12,6 +12,8 @@ export interface LibraryPhoto {
   wallPath: string | null;
   originalPath: string | null;
   labGrid: number[];
+  /** The matcher's features measured at ingest (null for photos stored before they were kept). */
+  mosaicGrid: number[] | null;
   meanColor: string | null;
   postedAt: string;
   network: string;
@@ -44,6 +46,7 @@ export function loadLibrary(db: Db, options: LibraryOptions = {}): LibraryPhoto[
       wallPath: media.wallPath,
       originalPath: media.originalPath,
       labGrid: media.labGrid,
+      mosaicGrid: media.mosaicGrid,
       meanColor: media.meanColor,
       mediaSensitive: media.sensitive,
       postSensitive: posts.sensitive,
@@ -85,6 +88,7 @@ export function loadLibrary(db: Db, options: LibraryOptions = {}): LibraryPhoto[
       wallPath: r.wallPath,
       originalPath: r.originalPath,
       labGrid: r.labGrid,
+      mosaicGrid: Array.isArray(r.mosaicGrid) ? r.mosaicGrid : null,
       meanColor: r.meanColor,
       postedAt: r.postedAt,
       network: r.network,

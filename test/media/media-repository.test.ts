@@ -399,6 +399,39 @@ describe('store', () => {
     measured.labGrid.forEach((v, i) => {
       expect(Math.abs(v - (first.labGrid[i] as number)), `labGrid[${i}]`).toBeLessThan(1.5);
     });
+    expect(measured.mosaicGrid).toHaveLength(132);
+    measured.mosaicGrid.forEach((v, i) => {
+      expect(Math.abs(v - (first.mosaicGrid[i] as number)), `mosaicGrid[${i}]`).toBeLessThan(1.5);
+    });
+    // Written before the mosaic grid was kept: everything else is there, the grid is measured.
+    const { mosaicGrid: _, ...withoutGrid } = first;
+    await writeFile(known, JSON.stringify({ ...withoutGrid, files: undefined }));
+    const older = await local.store(input, { display: 'later' });
+    expect(older.mosaicGrid).toHaveLength(132);
+    expect(older.phash).toBe(first.phash);
+  });
+
+  it('measures what the mosaic matcher compares on the tile: 10×10 luma, then 4×4 a*, b*', async () => {
+    const local = createMediaRepository(await dirs.make());
+    // Left half black, right half white; the chroma is neutral everywhere.
+    const w = 400;
+    const data = Buffer.alloc(w * w * 3);
+    for (let y = 0; y < w; y++) data.fill(255, (y * w + w / 2) * 3, (y * w + w) * 3);
+    const png = await sharp(data, { raw: { width: w, height: w, channels: 3 } })
+      .png()
+      .toBuffer();
+    const { mosaicGrid } = await local.store(png, { display: 'later' });
+    expect(mosaicGrid).toHaveLength(132);
+    const luma = mosaicGrid.slice(0, 100);
+    for (let row = 0; row < 10; row++) {
+      for (let col = 0; col < 10; col++) {
+        // 0 is black and 40 white; the two middle columns straddle JPEG's ringing at the edge.
+        const v = luma[row * 10 + col] as number;
+        if (col < 4) expect(v, `luma ${row},${col}`).toBeLessThan(1);
+        if (col > 5) expect(v, `luma ${row},${col}`).toBeGreaterThan(39);
+      }
+    }
+    for (const ab of mosaicGrid.slice(100)) expect(Math.abs(ab)).toBeLessThan(1.5);
   });
 
   it('re-creates missing files of an earlier store', async () => {

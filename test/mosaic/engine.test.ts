@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { media } from '../../src/db/schema.ts';
@@ -97,6 +98,45 @@ describe('mosaic engine', () => {
     for (const post of manifest.posts) {
       expect(post.cells.length).toBe(2);
     }
+  });
+
+  it('matches on the features ingest stored, decoding no photo to match; photos stored before them are measured', async () => {
+    const colourOf = await addFlatPhotos(ctx, [RED, BLUE], 2);
+    const target = writeTemp(out, 'target.png', await blocksPng([[RED, BLUE]], 40, 40));
+    const stored = ctx.db
+      .select({ id: media.id, postId: media.postId, grid: media.mosaicGrid })
+      .from(media)
+      .orderBy(media.id)
+      .all();
+    expect(stored).toHaveLength(4);
+    for (const row of stored) expect(row.grid).toHaveLength(132);
+    const build = async (name: string) => {
+      const result = await buildMosaic(deps(), {
+        out: join(out, name),
+        target,
+        grid: { cols: 2, rows: 1 },
+        width: 80,
+        maxRepeats: 1,
+      });
+      const manifest = readManifest(result.files.manifestJson);
+      return manifest.cells.map((c) => colourOf.get(c.postId as number));
+    };
+    expect(await build('as-stored.png')).toEqual([RED, BLUE]);
+
+    // Every red photo given a blue photo's stored features and the other way round: the
+    // matcher goes by what ingest stored, so the cells get the wrong colours.
+    const red = stored.filter((r) => colourOf.get(r.postId) === RED);
+    const blue = stored.filter((r) => colourOf.get(r.postId) === BLUE);
+    const setGrid = (id: number, grid: number[] | null): void => {
+      ctx.db.update(media).set({ mosaicGrid: grid }).where(eq(media.id, id)).run();
+    };
+    for (const [i, r] of red.entries()) setGrid(r.id, blue[i]?.grid ?? null);
+    for (const [i, r] of blue.entries()) setGrid(r.id, red[i]?.grid ?? null);
+    expect(await build('swapped.png')).toEqual([BLUE, RED]);
+
+    // Rows from before the features were stored: the photos are measured on their pixels.
+    for (const row of stored) setGrid(row.id, null);
+    expect(await build('measured.png')).toEqual([RED, BLUE]);
   });
 
   it('matches structure inside a cell, not only its mean: stripes get stripes, a split cell the split photo', async () => {

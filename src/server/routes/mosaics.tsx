@@ -34,8 +34,8 @@ const TYPES: Record<string, string> = {
 /** Rough share of a build's time per phase, for one progress bar over the whole build. */
 const PHASES: Array<[MosaicPhase, number]> = [
   ['prepare', 5],
-  ['match', 15],
   ['tiles', 40],
+  ['match', 15],
   ['render', 10],
   ['encode', 20],
   ['viewer', 10],
