@@ -18,6 +18,7 @@ const EOI = 0xd9;
 const SOS = 0xda;
 const COM = 0xfe;
 const APP0 = 0xe0;
+const APP1 = 0xe1;
 const APP2 = 0xe2;
 const APP14 = 0xee;
 const APP15 = 0xef;
@@ -38,14 +39,61 @@ function keepSegment(marker: number, payload: Uint8Array): boolean {
 /** Markers that stand alone, without a length field. */
 const isStandalone = (m: number): boolean => m === 0x01 || (m >= 0xd0 && m <= 0xd7);
 
+/** What the headers of a stripped JPEG said, read on the way (no pixel decoded). */
+export interface JpegHeader {
+  /** From the frame header; null without one (then the file is left to the decoder to judge). */
+  frame: { width: number; height: number; components: number; precision: number; sof: number } | null;
+  /** EXIF orientation 1–8, 1 without EXIF; null when the EXIF could not be read unambiguously. */
+  orientation: number | null;
+  /** Adobe APP14 colour transform (0 RGB or CMYK, 1 YCbCr, 2 YCCK), null without that segment. */
+  adobeTransform: number | null;
+}
+
+/** Frame headers of sequential and progressive Huffman JPEGs, 8 or 12 bits: what libjpeg reads. */
+const HUFFMAN_SOF = new Set([0xc0, 0xc1, 0xc2]);
+
+/** The orientation tag of IFD0 in an EXIF payload (after 'Exif\0\0'), 1 without one, null if unreadable. */
+function exifOrientation(tiff: Buffer): number | null {
+  if (tiff.length < 8) return null;
+  const order = tiff.toString('latin1', 0, 2);
+  if (order !== 'II' && order !== 'MM') return null;
+  const little = order === 'II';
+  const u16 = (at: number) => (little ? tiff.readUInt16LE(at) : tiff.readUInt16BE(at));
+  const u32 = (at: number) => (little ? tiff.readUInt32LE(at) : tiff.readUInt32BE(at));
+  if (u16(2) !== 42) return null;
+  const ifd = u32(4);
+  if (ifd + 2 > tiff.length) return null;
+  const entries = u16(ifd);
+  if (ifd + 2 + entries * 12 > tiff.length) return null;
+  for (let i = 0; i < entries; i++) {
+    const at = ifd + 2 + i * 12;
+    if (u16(at) !== 0x0112) continue;
+    // SHORT, one value, kept in the first two bytes of the value field.
+    if (u16(at + 2) !== 3 || u32(at + 4) !== 1) return null;
+    const value = u16(at + 8);
+    return value >= 1 && value <= 8 ? value : null;
+  }
+  return 1;
+}
+
 /**
  * @returns the JPEG with its metadata segments removed.
  * @throws JpegStructureError when the marker structure is broken (then decode and re-encode instead).
  */
 export function stripJpegMetadata(input: Uint8Array): Buffer {
+  return stripJpeg(input).bytes;
+}
+
+/**
+ * `stripJpegMetadata`, with what the headers it walked through said: an upright, plain JPEG can
+ * then be stored without asking the decoder for its header first.
+ */
+export function stripJpeg(input: Uint8Array): { bytes: Buffer; header: JpegHeader } {
   const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   if (bytes[0] !== 0xff || bytes[1] !== SOI) throw new JpegStructureError('no SOI marker');
   const parts: Buffer[] = [bytes.subarray(0, 2)];
+  const header: JpegHeader = { frame: null, orientation: 1, adobeTransform: null };
+  let exifSegments = 0;
   let pos = 2;
   for (;;) {
     if (pos >= bytes.length) throw new JpegStructureError('ends before EOI');
@@ -56,7 +104,7 @@ export function stripJpegMetadata(input: Uint8Array): Buffer {
     if (marker === undefined) throw new JpegStructureError('ends inside a marker');
     if (marker === EOI) {
       parts.push(bytes.subarray(pos, pos + 2));
-      return Buffer.concat(parts);
+      return { bytes: Buffer.concat(parts), header };
     }
     if (marker === SOI || marker === 0x00) throw new JpegStructureError(`unexpected marker at byte ${pos}`);
     if (isStandalone(marker)) {
@@ -69,7 +117,26 @@ export function stripJpegMetadata(input: Uint8Array): Buffer {
     const end = pos + 2 + length;
     if (length < 2 || end > bytes.length)
       throw new JpegStructureError(`segment at byte ${pos} overruns the file`);
-    if (keepSegment(marker, bytes.subarray(pos + 4, end))) parts.push(bytes.subarray(pos, end));
+    const payload = bytes.subarray(pos + 4, end);
+    if (keepSegment(marker, payload)) parts.push(bytes.subarray(pos, end));
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      // A second frame header, or one libjpeg would not read as usual: the decoder judges.
+      const plain = header.frame === null && HUFFMAN_SOF.has(marker) && payload.length >= 6;
+      header.frame = plain
+        ? {
+            precision: payload[0] as number,
+            height: payload.readUInt16BE(1),
+            width: payload.readUInt16BE(3),
+            components: payload[5] as number,
+            sof: marker,
+          }
+        : { width: 0, height: 0, components: 0, precision: 0, sof: marker };
+    } else if (marker === APP1 && hasPrefix(payload, 'Exif\0\0')) {
+      exifSegments++;
+      header.orientation = exifSegments === 1 ? exifOrientation(payload.subarray(6)) : null;
+    } else if (marker === APP14 && hasPrefix(payload, 'Adobe') && payload.length >= 12) {
+      header.adobeTransform = payload[11] as number;
+    }
     pos = end;
     if (marker === SOS) {
       // Entropy-coded data runs until a 0xFF that is neither stuffing (FF 00) nor a restart marker.

@@ -144,6 +144,16 @@ describe('rejections', () => {
     const error = await rejection(repo.store(png));
     expect(error.reason).toBe('too-many-pixels');
     expect(error.message).toBe('The photo is 400,000,000 pixels (20,000 × 20,000); the limit is 50,000,000.');
+    // A small JPEG whose frame header claims the same: refused before a pixel is decoded.
+    const jpeg = Buffer.from(await photo(3, 300, 200));
+    const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
+    jpeg.writeUInt16BE(20_000, sof + 5);
+    jpeg.writeUInt16BE(20_000, sof + 7);
+    const bomb = await rejection(repo.store(jpeg));
+    expect([bomb.reason, bomb.message]).toEqual([
+      'too-many-pixels',
+      'The photo is 400,000,000 pixels (20,000 × 20,000); the limit is 50,000,000.',
+    ]);
   });
 
   it('applies a configured pixel limit to every type, HEIC included', async () => {

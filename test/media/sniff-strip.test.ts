@@ -1,7 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JpegStructureError, stripJpegMetadata } from '../../src/media/jpeg-strip.ts';
+import { JpegStructureError, stripJpeg, stripJpegMetadata } from '../../src/media/jpeg-strip.ts';
+import { createMediaRepository } from '../../src/media/media-repository.ts';
 import { sharp } from '../../src/media/sharp-loaders.ts';
 import { describeUnsupported, sniffImageKind } from '../../src/media/sniff.ts';
 import { FIXTURES, photo } from './helpers.ts';
@@ -121,5 +123,80 @@ describe('stripJpegMetadata', () => {
     expect(() => stripJpegMetadata(Buffer.from('not a jpeg'))).toThrow(JpegStructureError);
     const overrun = Buffer.concat([plain.subarray(0, 2), Buffer.from([0xff, 0xe1, 0xff, 0xff, 1, 2])]);
     expect(() => stripJpegMetadata(overrun)).toThrow(JpegStructureError);
+  });
+});
+
+describe('stripJpeg: the headers it walks through', () => {
+  /** What sharp's decoder reads from the same header, in stripJpeg's terms. */
+  const fromSharp = async (bytes: Buffer) => {
+    const m = await sharp(bytes).metadata();
+    return { width: m.width, height: m.height, channels: m.channels, orientation: m.orientation ?? 1 };
+  };
+  const fromStrip = (bytes: Buffer) => {
+    const { frame, orientation } = stripJpeg(bytes).header;
+    return { width: frame?.width, height: frame?.height, channels: frame?.components, orientation };
+  };
+
+  it('agrees with the decoder on size, components and orientation of real encoder output', async () => {
+    const base = await photo(8, 120, 90);
+    const variants: Array<[string, Buffer]> = [
+      ['baseline', base],
+      ['progressive', await sharp(base).jpeg({ progressive: true }).toBuffer()],
+      ['grey', await sharp(base).greyscale().jpeg().toBuffer()],
+      ['4:4:4', await sharp(base).jpeg({ chromaSubsampling: '4:4:4' }).toBuffer()],
+    ];
+    for (const o of [3, 6, 8]) {
+      variants.push([
+        `orientation ${o}`,
+        await sharp(base).withMetadata({ orientation: o }).jpeg().toBuffer(),
+      ]);
+    }
+    variants.push(['camera fixture', await readFile(path.join(FIXTURES, 'exif-orientation6-gps.jpg'))]);
+    for (const [name, bytes] of variants) {
+      expect(fromStrip(bytes), name).toEqual(await fromSharp(bytes));
+    }
+  });
+
+  it('reads big-endian EXIF, and says "unknown" rather than guess at odd or doubled EXIF', async () => {
+    const plain = await photo(9, 64, 48);
+    const exif = (tiff: number[]) =>
+      segment(0xe1, Buffer.concat([Buffer.from('Exif\0\0'), Buffer.from(tiff)]));
+    // MM, 42, IFD0 at 8: one entry, tag 0x0112 SHORT ×1 = 6.
+    const motorola = [
+      0x4d, 0x4d, 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0,
+    ];
+    const withExif = (...segments: Buffer[]) =>
+      Buffer.concat([plain.subarray(0, 2), ...segments, plain.subarray(2)]);
+    expect(stripJpeg(withExif(exif(motorola))).header.orientation).toBe(6);
+    expect(stripJpeg(withExif(exif([0x4d, 0x4d, 0, 42]))).header.orientation).toBeNull();
+    expect(stripJpeg(withExif(exif(motorola), exif(motorola))).header.orientation).toBeNull();
+    const wrongType = [...motorola];
+    wrongType[13] = 4; // LONG
+    expect(stripJpeg(withExif(exif(wrongType))).header.orientation).toBeNull();
+    // The Adobe segment's transform byte: 2 is YCCK.
+    const adobe = segment(0xee, 'Adobe\0\x64\0\0\0\0\x02');
+    expect(stripJpeg(withExif(adobe)).header.adobeTransform).toBe(2);
+  });
+
+  it('stores a CMYK or an EXIF-rotated JPEG through the decoder, upright and in sRGB', async () => {
+    const base = await photo(10, 90, 60);
+    const cmyk = await sharp(base).toColourspace('cmyk').jpeg().toBuffer();
+    expect(stripJpeg(cmyk).header.frame?.components).toBe(4);
+    const rotated = await sharp(base).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+    const dir = await mkdtemp(path.join(tmpdir(), 'standwall-strip-'));
+    try {
+      const repo = createMediaRepository(dir);
+      for (const [bytes, size] of [
+        [cmyk, [90, 60]],
+        [rotated, [60, 90]],
+      ] as const) {
+        const stored = await repo.store(bytes, { display: 'later' });
+        expect([stored.width, stored.height]).toEqual(size);
+        const meta = await sharp(await readFile(repo.absolutePath(stored.files.original))).metadata();
+        expect([meta.width, meta.height, meta.space, meta.orientation]).toEqual([...size, 'srgb', undefined]);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
