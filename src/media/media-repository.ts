@@ -491,7 +491,7 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
       throw error;
     }
     const { frame, orientation, adobeTransform } = read.header;
-    if (!frame || frame.precision !== 8 || frame.width < 1 || frame.height < 1) return null;
+    if (frame?.precision !== 8 || frame.width < 1 || frame.height < 1) return null;
     if (!(frame.components === 1 || frame.components === 3) || adobeTransform === 2) return null;
     if (orientation !== 1) return null;
     // Checked on the header, before any pixel is decoded, as readHeader does.
