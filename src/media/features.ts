@@ -216,7 +216,10 @@ function boxGrey(img: RawPixels): Float64Array {
 
 export function phash(img: RawPixels): string {
   checkPixels(img);
-  const grey = greyThumbnail(img);
+  return phashOfGrey(greyThumbnail(img));
+}
+
+function phashOfGrey(grey: Float64Array): string {
   // Separable DCT, only the 8 lowest frequencies in each direction are needed.
   const rows = new Float64Array(HASH_INPUT * HASH_BITS_SIDE); // [y][u]
   for (let y = 0; y < HASH_INPUT; y++) {
@@ -263,6 +266,79 @@ export function hammingDistance(a: string, b: string): number {
   return d;
 }
 
-export function computeFeatures(img: RawPixels): ImageFeatures {
-  return { meanColor: meanColor(img), labGrid: labGrid(img), phash: phash(img) };
+export function computeFeatures(img: RawPixels, boxes: BoxSums | null = boxSums(img)): ImageFeatures {
+  if (!boxes) return { meanColor: meanColor(img), labGrid: labGrid(img), phash: phash(img) };
+  return { meanColor: meanOfBoxes(boxes), labGrid: labGrid(img), phash: phashOfGrey(greyOfBoxes(boxes)) };
+}
+
+/**
+ * Per-channel sums of RGB over a 32×32 grid of whole boxes, in one pass over the pixels, for
+ * the common case (an RGB tile whose sides are multiples of 32): the mean colour, the hash's
+ * grey thumbnail and the mosaic matcher's grid all come from them. Null otherwise.
+ */
+export interface BoxSums {
+  sums: Float64Array;
+  /** Pixels per box. */
+  area: number;
+}
+
+export function boxSums(img: RawPixels): BoxSums | null {
+  checkPixels(img);
+  const { data, width, height, channels } = img;
+  if (channels !== 3 || width % HASH_INPUT !== 0 || height % HASH_INPUT !== 0) return null;
+  const bw = width / HASH_INPUT;
+  const bh = height / HASH_INPUT;
+  const sums = new Float64Array(HASH_INPUT * HASH_INPUT * 3);
+  for (let y = 0; y < height; y++) {
+    const row = Math.floor(y / bh) * HASH_INPUT * 3;
+    let i = y * width * 3;
+    for (let bx = 0; bx < HASH_INPUT; bx++) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let x = 0; x < bw; x++, i += 3) {
+        r += data[i] as number;
+        g += data[i + 1] as number;
+        b += data[i + 2] as number;
+      }
+      const o = row + bx * 3;
+      sums[o] = (sums[o] as number) + r;
+      sums[o + 1] = (sums[o + 1] as number) + g;
+      sums[o + 2] = (sums[o + 2] as number) + b;
+    }
+  }
+  return { sums, area: bw * bh };
+}
+
+function meanOfBoxes({ sums, area }: BoxSums): string {
+  const n = area * HASH_INPUT * HASH_INPUT;
+  let r = 0;
+  let g = 0;
+  let b = 0;
+  for (let i = 0; i < sums.length; i += 3) {
+    r += sums[i] as number;
+    g += sums[i + 1] as number;
+    b += sums[i + 2] as number;
+  }
+  return `#${[r, g, b].map((sum) => hex2(sum / n)).join('')}`;
+}
+
+/** Rec. 601 luma of each box's mean: luma is linear, so this is the mean of the pixels' luma. */
+function greyOfBoxes({ sums, area }: BoxSums): Float64Array {
+  const out = new Float64Array(HASH_INPUT * HASH_INPUT);
+  for (let i = 0; i < out.length; i++) {
+    out[i] =
+      (0.299 * (sums[i * 3] as number) +
+        0.587 * (sums[i * 3 + 1] as number) +
+        0.114 * (sums[i * 3 + 2] as number)) /
+      area;
+  }
+  return out;
+}
+
+/** The 32×32 box means as an RGB raster, rounded: a thumbnail that stands for the tile. */
+export function boxThumbnail({ sums, area }: BoxSums): RawPixels {
+  const data = new Uint8Array(sums.length);
+  for (let i = 0; i < sums.length; i++) data[i] = Math.round((sums[i] as number) / area);
+  return { data, width: HASH_INPUT, height: HASH_INPUT, channels: 3 };
 }

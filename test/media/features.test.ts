@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  boxSums,
+  boxThumbnail,
   computeFeatures,
   hammingDistance,
   labGrid,
@@ -149,6 +151,27 @@ describe('computeFeatures', () => {
     expect(f.meanColor).toBe('#0000ff');
     expect(f.labGrid).toHaveLength(48);
     expect(f.phash).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('gives a 256 px tile the same answers in one pass of box sums as feature by feature', async () => {
+    for (const seed of [1, 2, 3, 4]) {
+      const img = await raw(await blobImage(seed, 256, 256));
+      const boxes = boxSums(img);
+      expect(boxes).not.toBeNull();
+      expect(computeFeatures(img, boxes)).toEqual({
+        meanColor: meanColor(img),
+        labGrid: labGrid(img),
+        phash: phash(img),
+      });
+      // The 32×32 thumbnail is the mean of each 8×8 box.
+      const thumb = boxThumbnail(boxes as NonNullable<typeof boxes>);
+      let r = 0;
+      for (let y = 8; y < 16; y++) for (let x = 24; x < 32; x++) r += img.data[(y * 256 + x) * 3] as number;
+      expect(thumb.data[(1 * 32 + 3) * 3]).toBe(Math.round(r / 64));
+    }
+    // Sides that are not multiples of 32, or grey pixels: measured feature by feature.
+    expect(boxSums(flat(100, 60, [1, 2, 3]))).toBeNull();
+    expect(boxSums({ data: new Uint8Array(64 * 64), width: 64, height: 64, channels: 1 })).toBeNull();
   });
 
   it('rejects a buffer too small for its dimensions', () => {
