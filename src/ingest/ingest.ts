@@ -74,8 +74,11 @@ function describe(error: unknown): { reason: string; message: string } {
   };
 }
 
-/** Every media column a new row sets, stored or not: one prepared insert serves both. */
-function mediaColumns(outcome: Outcome) {
+/**
+ * Every media column a new row sets, stored or not: one prepared insert serves both, so a photo
+ * not stored yet names each column of a stored one (the type holds the two lists together).
+ */
+function mediaColumns(outcome: Outcome): Record<keyof ReturnType<typeof storedColumns>, unknown> {
   if (outcome.kind === 'stored') return storedColumns(outcome.image);
   return {
     state: outcome.kind,
