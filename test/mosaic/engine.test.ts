@@ -5,9 +5,10 @@ import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { media } from '../../src/db/schema.ts';
 import { importFolder } from '../../src/import/importer.ts';
-import { buildMosaic } from '../../src/mosaic/build.ts';
+import { buildMosaic, type MosaicProgress } from '../../src/mosaic/build.ts';
 import { MosaicError } from '../../src/mosaic/errors.ts';
 import type { Manifest } from '../../src/mosaic/manifest.ts';
+import { overallPercent } from '../../src/server/routes/mosaics.tsx';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { flatJpeg, photoJpeg } from '../helpers/images.ts';
 import {
@@ -137,6 +138,54 @@ describe('mosaic engine', () => {
     // Rows from before the features were stored: the photos are measured on their pixels.
     for (const row of stored) setGrid(row.id, null);
     expect(await build('measured.png')).toEqual([RED, BLUE]);
+  });
+
+  it("reports progress in the order it builds: the admin page's percentage never goes back", async () => {
+    await addFlatPhotos(ctx, [RED, GREEN, BLUE, YELLOW], 20);
+    const target = writeTemp(
+      out,
+      'target.png',
+      await blocksPng(
+        [
+          [RED, GREEN],
+          [BLUE, YELLOW],
+        ],
+        40,
+        40,
+      ),
+    );
+    for (const stored of [true, false]) {
+      // Without stored features the build decodes before matching; with them it does both at once.
+      if (!stored) ctx.db.update(media).set({ mosaicGrid: null }).run();
+      const events: MosaicProgress[] = [];
+      await buildMosaic(
+        deps(),
+        {
+          out: join(out, `p-${stored}.jpg`),
+          target,
+          grid: { cols: 12, rows: 8 },
+          width: 240,
+          deepZoom: true,
+        },
+        (p) => events.push({ ...p }),
+      );
+      const percents = events.map(overallPercent);
+      for (let i = 1; i < percents.length; i++) {
+        expect(percents[i], `${events[i - 1]?.phase} → ${events[i]?.phase}`).toBeGreaterThanOrEqual(
+          percents[i - 1] as number,
+        );
+      }
+      expect(events.map((e) => e.phase).filter((ph, i, all) => ph !== all[i - 1])).toEqual([
+        'prepare',
+        'tiles',
+        'match',
+        'render',
+        'encode',
+        'viewer',
+        'done',
+      ]);
+      expect(percents.at(-1)).toBe(100);
+    }
   });
 
   it('matches structure inside a cell, not only its mean: stripes get stripes, a split cell the split photo', async () => {
