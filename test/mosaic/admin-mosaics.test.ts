@@ -117,12 +117,35 @@ describe('mosaics from the admin page', () => {
     expect(again.stats.photosShown).toBe(3);
   });
 
+  it('lets the organizer allow more uses of each photo, and says when too few are allowed', async () => {
+    const build = async (maxRepeats: string) => {
+      const form = new FormData();
+      form.set('cells', '16');
+      form.set('width', '400');
+      form.set('maxRepeats', maxRepeats);
+      const started = await api('/api/admin/mosaics', { method: 'POST', body: form });
+      expect(started.status).toBe(202);
+      return (await started.json()).id as string;
+    };
+    // 3 photos left after the takedown above, and about 16 cells (5×3 for the peace symbol).
+    const loose = await waitReady(await build('12'));
+    expect(loose.options.maxRepeats).toBe(12);
+    expect(loose.stats.maxRepeats).toBeLessThanOrEqual(12);
+    expect(loose.stats.photosShown).toBe(3);
+    await expect(waitReady(await build('2'))).rejects.toThrow(/^3 photos used at most 2 times each cannot fill 15 cells: use fewer cells or allow 5 repeats$/);
+  });
+
   it('names a bad input', async () => {
     const form = new FormData();
     form.set('blend', '150');
     const bad = await api('/api/admin/mosaics', { method: 'POST', body: form });
     expect(bad.status).toBe(400);
     expect((await bad.json()).error).toMatch(/blend/);
+    const noUse = new FormData();
+    noUse.set('maxRepeats', '0');
+    const zero = await api('/api/admin/mosaics', { method: 'POST', body: noUse });
+    expect(zero.status).toBe(400);
+    expect((await zero.json()).error).toBe('most uses of a photo: at least 1');
     const notImage = new FormData();
     notImage.set('target', new Blob(['hello']), 'target.jpg');
     const refused = await api('/api/admin/mosaics', { method: 'POST', body: notImage });

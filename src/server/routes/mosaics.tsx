@@ -70,6 +70,17 @@ const buildForm = z.object({
     .max(20_000, 'width: at most 20,000 px')
     .default(8000),
   blend: z.coerce.number().int().min(0, 'blend: 0–100').max(100, 'blend: 0–100').default(0),
+  // Empty: as few uses as the cells need (4 for 7,500 cells and 2,000 photos). More buys likeness.
+  maxRepeats: z
+    .union([
+      z.literal(''),
+      z.coerce
+        .number()
+        .int('most uses of a photo: a whole number')
+        .min(1, 'most uses of a photo: at least 1')
+        .max(100_000, 'most uses of a photo: at most 100,000'),
+    ])
+    .default(''),
   format: z.enum(['jpg', 'png', 'tif']).default('jpg'),
   collage: z.enum(['', 'time', 'colour']).default(''),
   includeUnconsented: z.enum(['on']).optional(),
@@ -165,6 +176,10 @@ export function mosaicRoutes(ctx: AppContext, store: MosaicStore, jobs: MosaicJo
           <label>
             Blend toward the target (%)
             <input name="blend" type="number" min={0} max={100} value="0" />
+          </label>
+          <label>
+            Most uses of one photo (empty: as few as the cells need; more looks closer to the target)
+            <input name="maxRepeats" type="number" min={1} max={100000} placeholder="as few as needed" />
           </label>
           <label>
             Format
@@ -295,6 +310,7 @@ export function mosaicRoutes(ctx: AppContext, store: MosaicStore, jobs: MosaicJo
       cells: f.cells,
       width: f.width,
       blend: f.blend,
+      maxRepeats: f.maxRepeats === '' ? undefined : f.maxRepeats,
       format: f.format,
       collage: f.collage || undefined,
       includeUnconsented: f.includeUnconsented === 'on',
