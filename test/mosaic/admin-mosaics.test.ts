@@ -132,7 +132,9 @@ describe('mosaics from the admin page', () => {
     expect(loose.options.maxRepeats).toBe(12);
     expect(loose.stats.maxRepeats).toBeLessThanOrEqual(12);
     expect(loose.stats.photosShown).toBe(3);
-    await expect(waitReady(await build('2'))).rejects.toThrow(/^3 photos used at most 2 times each cannot fill 15 cells: use fewer cells or allow 5 repeats$/);
+    await expect(waitReady(await build('2'))).rejects.toThrow(
+      /^3 photos used at most 2 times each cannot fill 15 cells: use fewer cells or allow 5 repeats$/,
+    );
   });
 
   it('names a bad input', async () => {
