@@ -6,7 +6,6 @@ import { createIngestService, type IngestService } from './ingest/ingest.ts';
 import { createPooledMediaRepository } from './media/media-pool.ts';
 import { createMediaRepository } from './media/media-repository.ts';
 import type { MediaRepository } from './media/types.ts';
-import { fetchBytes } from './net/safe-fetch.ts';
 
 /** Everything a command or the server needs, opened once: settings, campaign, store, media, ingest. */
 export interface AppContext {
@@ -33,13 +32,14 @@ export function createContext(settings: Settings = readSettings()): AppContext {
     media,
     campaign,
     bus,
-    download: async (url) =>
-      (
-        await fetchBytes(url, {
-          maxBytes: campaign.media.maxBytes,
-          allowPrivate: settings.allowPrivateMedia,
-        })
-      ).bytes,
+    // Loaded on first download: the HTTP client is a fifth of a second of start-up that the
+    // import and mosaic commands never use.
+    download: async (url) => {
+      const { fetchBytes } = await import('./net/safe-fetch.ts');
+      return (
+        await fetchBytes(url, { maxBytes: campaign.media.maxBytes, allowPrivate: settings.allowPrivateMedia })
+      ).bytes;
+    },
   });
   const close = () => {
     closeDatabase(db);
