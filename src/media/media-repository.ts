@@ -444,6 +444,20 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
     return { original, width: decoded.width, height: decoded.height, ...derived };
   }
 
+  /** An upright sRGB/grey JPEG kept as it came, minus its metadata, and its derivatives. */
+  async function renderStripped(
+    stripped: Buffer,
+    width: number,
+    height: number,
+    display: boolean,
+  ): Promise<Rendered> {
+    // Decoding the stripped bytes (not the input) is what proves the stored original is whole.
+    const derived = display
+      ? await renderDerivatives(await wallPixels(stripped, decodeOptions, false))
+      : await tileFrom(stripped, decodeOptions, false);
+    return { original: stripped, width, height, ...derived };
+  }
+
   async function renderEncoded(
     bytes: Buffer,
     kind: ImageKind,
@@ -459,13 +473,7 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
       } catch (error) {
         if (!(error instanceof JpegStructureError)) throw error;
       }
-      if (stripped) {
-        // Decoding the stripped bytes (not the input) is what proves the stored original is whole.
-        const derived = display
-          ? await renderDerivatives(await wallPixels(stripped, decodeOptions, false))
-          : await tileFrom(stripped, decodeOptions, false);
-        return { original: stripped, width: meta.width, height: meta.height, ...derived };
-      }
+      if (stripped) return renderStripped(stripped, meta.width, meta.height, display);
     }
     // Photos (JPEG, AVIF, WebP) were chroma-subsampled already; PNG/GIF graphics keep sharp colour edges.
     const chromaSubsampling =
@@ -511,13 +519,7 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
     const plain = kind === 'jpeg' ? plainJpeg(bytes) : null;
     const meta = plain ?? (await readHeader(bytes, kind));
     try {
-      if (plain) {
-        // Decoding the stripped bytes (not the input) is what proves the stored original is whole.
-        const derived = display
-          ? await renderDerivatives(await wallPixels(plain.stripped, decodeOptions, false))
-          : await tileFrom(plain.stripped, decodeOptions, false);
-        return { original: plain.stripped, width: plain.width, height: plain.height, ...derived };
-      }
+      if (plain) return await renderStripped(plain.stripped, plain.width, plain.height, display);
       return kind === 'heic'
         ? await renderHeic(bytes, display)
         : await renderEncoded(bytes, kind, meta as Metadata, display);

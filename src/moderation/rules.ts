@@ -28,13 +28,9 @@ export function deleteRule(db: Db, id: number): boolean {
   return db.delete(rules).where(eq(rules.id, id)).run().changes > 0;
 }
 
-/** The blocked word a text contains (case-, spacing- and punctuation-insensitive), or null. */
-export function blockedWordIn(db: Db, text: string): string | null {
-  return blockedWordFinder(db)(text);
-}
-
 /**
- * `blockedWordIn` with its query prepared once: ingest asks for every post, and building the
+ * A function giving the blocked word a text contains (case-, spacing- and punctuation-
+ * insensitive), or null. Its query is prepared once: ingest asks for every post, and building the
  * query each time cost more than running it. The rules are still read on every call, so a word
  * blocked a moment ago applies to the next post.
  */
