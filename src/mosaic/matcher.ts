@@ -584,8 +584,9 @@ function auction(
     const h = hint[i] as number;
     if (h >= 0) consider(i, h, ix, iy);
     const row = i * photos;
-    for (let p = 0; p < photos; p++) {
-      if (-(low1[p] as number) - (cost[row + p] as number) > second && p !== h) consider(i, p, ix, iy);
+    for (let p = worthMore(cost, row, low1, 0, photos, second); p < photos; ) {
+      if (p !== h) consider(i, p, ix, iy);
+      p = worthMore(cost, row, low1, p + 1, photos, second);
     }
     hint[i] = bestPlace < 0 ? -1 : Math.floor(bestPlace / cap);
   };
@@ -622,6 +623,23 @@ function auction(
     if (s >= 0) won[i] = Math.floor(s / cap);
   }
   return won;
+}
+
+/**
+ * The first photo from `p` whose cost in the cell (its row from `row`) and lowest price leave the
+ * cell more than `bar`, or `photos`: the auction's hot loop, kept apart so that it compiles to a
+ * tight scan.
+ */
+function worthMore(
+  cost: Float32Array,
+  row: number,
+  low1: Float64Array,
+  p: number,
+  photos: number,
+  bar: number,
+): number {
+  for (; p < photos; p++) if (-(low1[p] as number) - (cost[row + p] as number) > bar) return p;
+  return photos;
 }
 
 /** Min-heap of the indices that `member` admits, keyed by `key[index]`; ties to the lower index. */
