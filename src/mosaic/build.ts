@@ -113,6 +113,13 @@ const MAX_OUTPUT_PIXELS = 400_000_000;
  */
 const STRUCTURE_WEIGHT = 3300;
 const LUMA_WEIGHT = 6;
+/**
+ * The cost matrix's first pass compares the 21 lowest DCT frequencies of the 10×10 L grids, not
+ * all 100 values; each cell's 256 best photos are then costed exactly, as before. On 2,000 real
+ * photos: SSIM 0.2683 at ΔE00 24.35 against 0.2675 at 24.34 with every value, and the matrix in
+ * 1.2 s instead of 1.6 s.
+ */
+const COARSE_FREQUENCIES = 21;
 /** Target pixels per cell side for the blend. */
 const BLEND_ANALYSIS = 16;
 /**
@@ -265,6 +272,7 @@ export async function buildMosaic(
       weightL: LUMA_WEIGHT,
       weightS: 0,
       structure: STRUCTURE_WEIGHT,
+      coarse: COARSE_FREQUENCIES,
       maxRepeats: options.maxRepeats,
       minDistance: options.minDistance,
       workers: options.workers,

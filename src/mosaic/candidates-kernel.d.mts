@@ -12,6 +12,11 @@ export interface Metric {
   /** SSIM's C1 and C2 in the squared units of the L values. */
   c1: number;
   c2: number;
+  /**
+   * The cost matrix's coarse pass compares only this many of the L grid's lowest DCT
+   * frequencies (0 or absent: the whole grid); the refined photos are compared exactly.
+   */
+  coarse?: number;
 }
 
 /** Numbers per vector in vectorStats. */

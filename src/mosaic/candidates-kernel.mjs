@@ -351,11 +351,23 @@ export function costRows(target, library, photos, metric, from, to, refine, out)
   const { values, lightness, c1, c2 } = metric;
   const cStats = vectorStats(target, to, values, lightness);
   const index = libraryIndex(library, photos, values, lightness);
-  // Float64 copies read faster in the inner loops than the Float32 originals.
-  const lib = Float64Array.from(library.subarray(0, photos * values));
-  const cells = Float64Array.from(target.subarray(from * values, to * values));
   const geo = metric.structure !== 0 && refine > 0 ? geometry(lightness) : null;
+  // The coarse pass on the L grid's lowest frequencies (see lowFrequencies), when asked and the
+  // coarse cost depends on the L grid's shape at all.
+  const kept =
+    metric.coarse > 0 && metric.coarse < lightness && (metric.weightS !== 0 || metric.structure !== 0)
+      ? metric.coarse
+      : 0;
+  const basis = kept > 0 ? dctBasis(lightness, kept) : null;
+  // Float64 copies read faster in the inner loops than the Float32 originals.
+  const libLow = basis ? lowFrequencies(library, 0, photos, values, lightness, basis, kept) : null;
+  const cellLow = basis ? lowFrequencies(target, from, to, values, lightness, basis, kept) : null;
+  const lib = libLow ? libLow.vectors : Float64Array.from(library.subarray(0, photos * values));
+  const cells = cellLow ? cellLow.vectors : Float64Array.from(target.subarray(from * values, to * values));
+  const width = basis ? kept + values - lightness : values;
+  const lumaWidth = basis ? kept : lightness;
   const fine = geo === null ? 0 : Math.min(refine, photos);
+  const exactCells = basis ? Float64Array.from(target.subarray(from * values, to * values)) : cells;
   const sums = new Float64Array(8 * photos);
   const row = new Float64Array(photos);
   const scratch = new Float64Array(photos);
@@ -363,10 +375,15 @@ export function costRows(target, library, photos, metric, from, to, refine, out)
   const refined = new Uint8Array(photos);
   for (let r = 0; r < to - from; r += 4) {
     const n = Math.min(4, to - from - r);
-    squareSums(cells, r, n, lib, photos, values, lightness, sums);
+    squareSums(cells, r, n, lib, photos, width, lumaWidth, sums);
     for (let i = 0; i < n; i++) {
       const c = from + r + i;
       const o = (r + i) * values;
+      if (libLow && cellLow) {
+        // The frequencies left out count as unlike: their energy in both, no cross term.
+        const rest = cellLow.rest[r + i];
+        for (let p = 0; p < photos; p++) sums[2 * i * photos + p] += rest + libLow.rest[p];
+      }
       for (let p = 0; p < photos; p++) {
         row[p] =
           lightnessCost(sums[2 * i * photos + p], null, cStats, c, index.stats, p, metric) +
@@ -380,7 +397,7 @@ export function costRows(target, library, photos, metric, from, to, refine, out)
         for (let p = 0; p < photos; p++) {
           if (row[p] > limit) continue;
           const w = windowSsim(
-            cells,
+            exactCells,
             o,
             cStats,
             c * STATS,
@@ -407,6 +424,66 @@ export function costRows(target, library, photos, metric, from, to, refine, out)
       out.set(row, (r + i) * photos);
     }
   }
+}
+
+const bases = new Map();
+
+/**
+ * The first `kept` rows of the orthonormal 2-D DCT-II of a side×side grid (`lightness` values),
+ * lowest frequencies first (by u + v, then v): kept × lightness.
+ */
+function dctBasis(lightness, kept) {
+  const key = `${lightness}/${kept}`;
+  let basis = bases.get(key);
+  if (basis) return basis;
+  const side = Math.round(Math.sqrt(lightness));
+  if (side * side !== lightness) throw new RangeError('a low-frequency pass needs a square L grid');
+  const pairs = [];
+  for (let u = 0; u < side; u++) for (let v = 0; v < side; v++) pairs.push([u, v]);
+  pairs.sort((a, b) => a[0] + a[1] - (b[0] + b[1]) || a[1] - b[1]);
+  const scale = (k) => (k === 0 ? Math.sqrt(1 / side) : Math.sqrt(2 / side));
+  basis = new Float64Array(kept * lightness);
+  for (let k = 0; k < kept; k++) {
+    const [u, v] = pairs[k];
+    for (let y = 0; y < side; y++) {
+      for (let x = 0; x < side; x++) {
+        basis[k * lightness + y * side + x] =
+          scale(u) *
+          scale(v) *
+          Math.cos(((2 * y + 1) * u * Math.PI) / (2 * side)) *
+          Math.cos(((2 * x + 1) * v * Math.PI) / (2 * side));
+      }
+    }
+  }
+  bases.set(key, basis);
+  return basis;
+}
+
+/**
+ * Vectors [from, to) with their L grid replaced by its `kept` lowest DCT coefficients (the
+ * colour values follow unchanged), and per vector the energy of the coefficients left out. The
+ * basis is orthonormal, so Σ (ΔL)² over the grid is Σ (Δ coefficient)² over all coefficients:
+ * the kept ones give the broad shape exactly, at a fraction of the 100 products per pair.
+ */
+function lowFrequencies(vectors, from, to, values, lightness, basis, kept) {
+  const width = kept + values - lightness;
+  const out = new Float64Array((to - from) * width);
+  const rest = new Float64Array(to - from);
+  for (let v = from; v < to; v++) {
+    const q = v * values;
+    const o = (v - from) * width;
+    let energy = 0;
+    for (let j = 0; j < lightness; j++) energy += vectors[q + j] * vectors[q + j];
+    for (let k = 0; k < kept; k++) {
+      let s = 0;
+      for (let j = 0; j < lightness; j++) s += basis[k * lightness + j] * vectors[q + j];
+      out[o + k] = s;
+      energy -= s * s;
+    }
+    rest[v - from] = Math.max(0, energy);
+    for (let j = lightness; j < values; j++) out[o + kept + j - lightness] = vectors[q + j];
+  }
+  return { vectors: out, rest };
 }
 
 /**

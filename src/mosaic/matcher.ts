@@ -35,6 +35,8 @@ export interface MatchInput {
    * ΔE00 24.3; 128: 0.2675, 24.4; 0: 0.261, 24.6); 0 for none.
    */
   refine?: number;
+  /** Lowest DCT frequencies of the L grid the coarse costs compare (see costRows); 0: all. */
+  coarse?: number;
   /**
    * 'auction' (the default while the cells × photos cost matrix fits in DENSE_MAX_PAIRS) or
    * 'greedy' (nearest candidates, global greedy, local search: for larger problems).
@@ -139,6 +141,7 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
     // SSIM's constants: (0.01 L)² and (0.03 L)² for values from 0 to L.
     c1: (0.01 * range) ** 2,
     c2: (0.03 * range) ** 2,
+    coarse: input.coarse ?? 0,
   };
   const dense = (input.method ?? 'auction') === 'auction' && cells * photos <= DENSE_MAX_PAIRS;
   const matrix = dense

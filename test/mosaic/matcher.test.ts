@@ -148,6 +148,51 @@ describe('matcher', () => {
     }
   });
 
+  it('ranks photos on the low frequencies of the L grid when asked, exactly where that is all they have', async () => {
+    // L grids made of the 4×4 DCT's three lowest frequencies only (flat, one cosine across, one
+    // down): keeping 3 loses nothing, and the matrix is the one every value gives.
+    const { target, library } = synthetic(40, 30, 300, 11);
+    const wave = (k: number) => Math.cos(((2 * k + 1) * Math.PI) / 8);
+    let s = 7;
+    const r = () => {
+      s = (s * 1103515245 + 12345) >>> 0;
+      return s / 2 ** 32;
+    };
+    for (const vectors of [target, library]) {
+      for (let v = 0; v < vectors.length / 48; v++) {
+        const [m, across, down] = [10 + r() * 80, (r() - 0.5) * 30, (r() - 0.5) * 30];
+        for (let j = 0; j < 16; j++) vectors[v * 48 + j] = m + across * wave(j % 4) + down * wave(j >> 2);
+      }
+    }
+    const exact = await costMatrix(target, library, 1200, 300, ssimMetric, 32, 1);
+    const low = await costMatrix(target, library, 1200, 300, { ...ssimMetric, coarse: 3 }, 32, 1);
+    let worst = 0;
+    for (let i = 0; i < exact.length; i++) {
+      worst = Math.max(worst, Math.abs((low[i] as number) - (exact[i] as number)) / (exact[i] as number));
+    }
+    expect(worst).toBeLessThan(1e-5);
+    // With detail the kept frequencies miss, the ranking is close, not equal, and the match
+    // still keeps every rule at nearly the same total.
+    const detailed = synthetic(40, 30, 300, 12);
+    for (let c = 0; c < 1200; c++)
+      for (let j = 0; j < 16; j++)
+        detailed.target[c * 48 + j] = (detailed.target[c * 48 + j] as number) + (r() - 0.5) * 30;
+    const full = await matchCells({ ...detailed, minDistance: 3 });
+    const coarse = await matchCells({ ...detailed, minDistance: 3, coarse: 3 });
+    checkRules(coarse, 40, 300);
+    const cStats = vectorStats(detailed.target, 1200, 48, 16);
+    const index = libraryIndex(detailed.library, 300, 48, 16);
+    const total = (assignment: Int32Array) =>
+      assignment.reduce(
+        (sum, p, c) =>
+          sum +
+          distance(detailed.target, c, cStats, detailed.library, p, index, plain, Number.POSITIVE_INFINITY),
+        0,
+      );
+    expect(total(coarse.assignment)).not.toBe(total(full.assignment));
+    expect(total(coarse.assignment)).toBeLessThan(total(full.assignment) * 1.02);
+  });
+
   it('beats first-come assignment and the greedy, and refuses a repeat limit that cannot fill the grid', async () => {
     const input = synthetic(30, 20, 150, 7);
     const m = await matchCells({ ...input, minDistance: 0 });

@@ -1,0 +1,96 @@
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { areaResize, decodeCell } from '../../src/mosaic/render.ts';
+import { photoJpeg } from '../helpers/images.ts';
+
+/** Deterministic noise: every pixel different, so any misplaced weight shows. */
+function noise(width: number, height: number, seed = 1): Uint8Array {
+  let s = seed;
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < data.length; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    data[i] = s >>> 24;
+  }
+  return data;
+}
+
+describe('areaResize', () => {
+  it('gives each output pixel the rounded mean of the source block it covers, at a whole factor', () => {
+    const src = noise(240, 240);
+    const out = areaResize(src, 240, 0, 0, 240, 240, 80, 80);
+    for (const [x, y] of [
+      [0, 0],
+      [79, 0],
+      [40, 41],
+      [79, 79],
+    ] as const) {
+      for (let c = 0; c < 3; c++) {
+        let sum = 0;
+        for (let dy = 0; dy < 3; dy++)
+          for (let dx = 0; dx < 3; dx++) sum += src[((y * 3 + dy) * 240 + x * 3 + dx) * 3 + c] as number;
+        expect(out[(y * 80 + x) * 3 + c], `(${x}, ${y}) channel ${c}`).toBe(Math.floor(sum / 9 + 0.5));
+      }
+    }
+  });
+
+  it('weighs partly covered pixels by the part covered, at a fractional factor', () => {
+    // 256 → 80: an output pixel covers 3.2 source pixels per axis. Column 0 covers x 0–3.2:
+    // three whole columns and a fifth of the fourth; rows likewise.
+    const src = noise(256, 256, 2);
+    const out = areaResize(src, 256, 0, 0, 256, 256, 80, 80);
+    const weight = [1, 1, 1, 0.2];
+    for (let c = 0; c < 3; c++) {
+      let sum = 0;
+      for (let y = 0; y < 4; y++)
+        for (let x = 0; x < 4; x++)
+          sum += (weight[y] as number) * (weight[x] as number) * (src[(y * 256 + x) * 3 + c] as number);
+      expect(Math.abs((out[c] as number) - sum / (3.2 * 3.2))).toBeLessThanOrEqual(0.5 + 1e-9);
+    }
+    // Halves of two colours split at x = 128 = 40 × 3.2: no bleeding across the split.
+    const halves = new Uint8Array(256 * 256 * 3);
+    for (let y = 0; y < 256; y++)
+      for (let x = 0; x < 256; x++) halves.set(x < 128 ? [200, 20, 20] : [20, 20, 200], (y * 256 + x) * 3);
+    const split = areaResize(halves, 256, 0, 0, 256, 256, 80, 80);
+    expect([...split.subarray((10 * 80 + 39) * 3, (10 * 80 + 41) * 3)]).toEqual([200, 20, 20, 20, 20, 200]);
+  });
+
+  it('reads only the region asked for', () => {
+    const src = noise(300, 200, 3);
+    const region = new Uint8Array(200 * 200 * 3);
+    for (let y = 0; y < 200; y++)
+      region.set(src.subarray((y * 300 + 50) * 3, (y * 300 + 250) * 3), y * 200 * 3);
+    expect(
+      areaResize(src, 300, 50, 0, 200, 200, 64, 64).equals(areaResize(region, 200, 0, 0, 200, 200, 64, 64)),
+    ).toBe(true);
+  });
+});
+
+describe('decodeCell', () => {
+  it('crops a wide photo to the cell around its centre, as a cover resize does', async () => {
+    // Red, green, blue thirds of 300 × 100 px: a square cell keeps the middle 100 px, all green.
+    const thirds = Buffer.alloc(300 * 100 * 3);
+    for (let y = 0; y < 100; y++)
+      for (let x = 0; x < 300; x++)
+        thirds.set(x < 100 ? [230, 0, 0] : x < 200 ? [0, 200, 0] : [0, 0, 230], (y * 300 + x) * 3);
+    const png = await sharp(thirds, { raw: { width: 300, height: 100, channels: 3 } })
+      .png()
+      .toBuffer();
+    const cell = await decodeCell(png, 20, 20);
+    expect(cell.length).toBe(20 * 20 * 3);
+    for (let i = 0; i < cell.length; i += 3) expect([cell[i], cell[i + 1], cell[i + 2]]).toEqual([0, 200, 0]);
+  });
+
+  it('looks like sharp’s own resize of a real tile, and takes sharp’s path to enlarge', async () => {
+    const tile = await sharp(await photoJpeg(1, 256, 256))
+      .jpeg({ quality: 90 })
+      .toBuffer();
+    const ours = await decodeCell(tile, 80, 80);
+    const theirs = await sharp(tile).resize(80, 80, { fit: 'cover' }).raw().toBuffer();
+    let diff = 0;
+    for (let i = 0; i < ours.length; i++) diff += Math.abs((ours[i] as number) - (theirs[i] as number));
+    expect(diff / ours.length).toBeLessThan(3);
+    // A cell larger than the photo: enlarged by sharp, to the cell's size.
+    const big = await decodeCell(tile, 300, 300);
+    expect(big.length).toBe(300 * 300 * 3);
+  });
+});
