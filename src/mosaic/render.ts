@@ -1,7 +1,20 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { sharp } from '../media/sharp-loaders.ts';
+import { areaResize, decodeCellWith } from './cells-kernel.mjs';
 import type { Rgb } from './target.ts';
+
+export { areaResize };
+
+/** One photo at cell size, raw RGB (see decodeCellWith in cells-kernel.mjs). */
+export const decodeCell = (bytes: Buffer, width: number, height: number): Promise<Buffer> =>
+  decodeCellWith(sharp, bytes, width, height);
+
+/** Below this many photos per thread, a decode worker's start-up costs more than it saves. */
+const WORKER_MIN_TILES = 200;
+/** Photos each decode worker has in hand: one decoding while the last is scaled down. */
+const IN_FLIGHT_PER_WORKER = 3;
 
 export interface Layout {
   cols: number;
@@ -29,9 +42,11 @@ export interface RenderInput {
 
 /**
  * Decodes each used photo once, at cell size, into a raw RGB buffer: 2,000 photos at 80×80
- * are 38 MB. sharp runs each decode on the libuv pool, so a few in flight use every core.
- * `onDecoded` sees every tile as it comes; with `keep` false the tiles are not kept (the map
- * comes back empty), for libraries too large to hold at cell size.
+ * are 38 MB. Many photos are decoded in worker threads (cells-worker.mjs), one per core, so the
+ * scaling down runs beside the match rather than in this thread; a few in this thread, where
+ * sharp runs each decode on the libuv pool. `onDecoded` sees every tile as it comes; with
+ * `keep` false the tiles are not kept (the map comes back empty), for libraries too large to
+ * hold at cell size.
  */
 export async function decodeTiles(
   sources: string[],
@@ -44,148 +59,73 @@ export async function decodeTiles(
 ): Promise<Map<number, Buffer>> {
   const tiles = new Map<number, Buffer>();
   const queue = [...new Set(used)].sort((a, b) => a - b);
+  const take = (p: number, data: Buffer): void => {
+    onDecoded?.(p, data);
+    if (keep) tiles.set(p, data);
+    onTile?.();
+  };
+  const threads = Math.min(availableParallelism(), Math.floor(queue.length / WORKER_MIN_TILES));
+  if (threads >= 2) {
+    await decodeInWorkers(queue, sources, width, height, threads, take);
+    return tiles;
+  }
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < queue.length) {
       const p = queue[next++] as number;
-      const bytes = await readFile(sources[p] as string);
-      const data = await decodeCell(bytes, width, height);
-      onDecoded?.(p, data);
-      if (keep) tiles.set(p, data);
-      onTile?.();
+      // Synchronous: a tile is a few KB in the page cache, and four round trips through the
+      // libuv pool per file (open, stat, read, close) slowed the decodes queued behind them.
+      take(p, await decodeCell(readFileSync(sources[p] as string), width, height));
     }
   };
   await Promise.all(Array.from({ length: Math.max(2, availableParallelism()) * 2 }, worker));
   return tiles;
 }
 
-/**
- * One photo at cell size, raw RGB, cropped to the cell's shape around the centre. A stored tile
- * (an RGB JPEG at least as large as the cell) is decoded whole and scaled down here by area: on
- * 256 px tiles and 80 px cells, sharp's resize cost as much as the decode itself (1.2 ms a tile,
- * most of it setting up the resample), the exact area average a third of that. Anything else —
- * a cell larger than the photo, grey or transparent sources — goes through sharp's resize.
- */
-export async function decodeCell(bytes: Buffer, width: number, height: number): Promise<Buffer> {
-  // Stored derivatives are our own JPEG/WebP output; buffers go through the allowed loaders.
-  const whole = await sharp(bytes, { failOn: 'none' }).raw().toBuffer({ resolveWithObject: true });
-  const { info } = whole;
-  if (info.channels === 3 && info.width >= width && info.height >= height) {
-    // The largest centred region of the cell's shape (what sharp's cover + centre keeps).
-    const cropW = Math.min(info.width, Math.round((info.height * width) / height));
-    const cropH = Math.min(info.height, Math.round((info.width * height) / width));
-    return areaResize(
-      whole.data,
-      info.width,
-      Math.floor((info.width - cropW) / 2),
-      Math.floor((info.height - cropH) / 2),
-      cropW,
-      cropH,
-      width,
-      height,
-    );
-  }
-  return sharp(bytes, { failOn: 'none' })
-    .resize(width, height, { fit: 'cover', position: 'centre' })
-    .flatten({ background: '#ffffff' })
-    .toColourspace('srgb')
-    .removeAlpha()
-    .raw()
-    .toBuffer();
-}
-
-/** Per output pixel along one axis: the source pixels it covers and by how much (integers). */
-interface Taps {
-  first: Int32Array;
-  count: Int32Array;
-  /** `count[o]` weights from `o × span`, summing to the source size. */
-  weight: Int32Array;
-  span: number;
-}
-
-const tapsCache = new Map<string, Taps>();
-function areaTaps(src: number, dst: number): Taps {
-  const key = `${src}/${dst}`;
-  const cached = tapsCache.get(key);
-  if (cached) return cached;
-  // In units where a source pixel is `dst` long and an output pixel `src` long.
-  const span = Math.ceil(src / dst) + 1;
-  const taps: Taps = {
-    first: new Int32Array(dst),
-    count: new Int32Array(dst),
-    weight: new Int32Array(dst * span),
-    span,
-  };
-  for (let o = 0; o < dst; o++) {
-    const start = o * src;
-    const end = start + src;
-    const i0 = Math.floor(start / dst);
-    const i1 = Math.ceil(end / dst);
-    taps.first[o] = i0;
-    taps.count[o] = i1 - i0;
-    for (let i = i0; i < i1; i++) {
-      taps.weight[o * span + i - i0] = Math.min(end, (i + 1) * dst) - Math.max(start, i * dst);
+/** decodeTiles' work on `threads` worker threads, each kept IN_FLIGHT_PER_WORKER photos ahead. */
+function decodeInWorkers(
+  queue: number[],
+  sources: string[],
+  width: number,
+  height: number,
+  threads: number,
+  take: (photo: number, data: Buffer) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const workers: Worker[] = [];
+    let next = 0;
+    let done = 0;
+    let settled = false;
+    const settle = (error?: Error): void => {
+      if (settled) return;
+      settled = true;
+      for (const w of workers) void w.terminate();
+      if (error) reject(error);
+      else resolve();
+    };
+    const feed = (w: Worker): void => {
+      if (next >= queue.length) return;
+      const photo = queue[next++] as number;
+      w.postMessage({ photo, path: sources[photo] });
+    };
+    for (let i = 0; i < threads; i++) {
+      const w = new Worker(new URL('./cells-worker.mjs', import.meta.url), { workerData: { width, height } });
+      workers.push(w);
+      w.on('message', (m: { photo: number; data?: Uint8Array; error?: string }) => {
+        if (settled) return;
+        if (!m.data) {
+          settle(new Error(`${sources[m.photo]}: ${m.error ?? 'not decoded'}`));
+          return;
+        }
+        take(m.photo, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
+        if (++done === queue.length) settle();
+        else feed(w);
+      });
+      w.on('error', (error) => settle(error));
+      w.on('exit', (code) => settle(new Error(`a cell decoding worker stopped (exit code ${code})`)));
+      for (let k = 0; k < IN_FLIGHT_PER_WORKER; k++) feed(w);
     }
-  }
-  tapsCache.set(key, taps);
-  return taps;
-}
-
-/**
- * The region (x0, y0, w, h) of an RGB raster `stride` pixels wide, scaled down to dw × dh by
- * area: every output pixel is the exact mean of the source area it covers, rounded.
- */
-export function areaResize(
-  src: Uint8Array,
-  stride: number,
-  x0: number,
-  y0: number,
-  w: number,
-  h: number,
-  dw: number,
-  dh: number,
-): Buffer {
-  const tx = areaTaps(w, dw);
-  const ty = areaTaps(h, dh);
-  // Horizontal pass: each source row of the region to dw sums (at most 255 × w each).
-  const rows = new Int32Array(h * dw * 3);
-  for (let y = 0; y < h; y++) {
-    const rowStart = ((y0 + y) * stride + x0) * 3;
-    let o = y * dw * 3;
-    for (let x = 0; x < dw; x++, o += 3) {
-      let i = rowStart + (tx.first[x] as number) * 3;
-      let r = 0;
-      let g = 0;
-      let b = 0;
-      for (let t = x * tx.span, end = t + (tx.count[x] as number); t < end; t++, i += 3) {
-        const wt = tx.weight[t] as number;
-        r += wt * (src[i] as number);
-        g += wt * (src[i + 1] as number);
-        b += wt * (src[i + 2] as number);
-      }
-      rows[o] = r;
-      rows[o + 1] = g;
-      rows[o + 2] = b;
-    }
-  }
-  // Vertical pass, then the division by the whole weight (w × h), rounded half up.
-  const out = Buffer.allocUnsafe(dw * dh * 3);
-  const area = w * h;
-  const half = Math.floor(area / 2);
-  const line = dw * 3;
-  const sums = new Float64Array(line);
-  for (let y = 0; y < dh; y++) {
-    sums.fill(half);
-    const firstRow = ty.first[y] as number;
-    for (let t = 0, count = ty.count[y] as number; t < count; t++) {
-      const wt = ty.weight[y * ty.span + t] as number;
-      const from = (firstRow + t) * line;
-      for (let x = 0; x < line; x++) sums[x] = (sums[x] as number) + wt * (rows[from + x] as number);
-    }
-    const o = y * line;
-    for (let x = 0; x < line; x++) out[o + x] = Math.floor((sums[x] as number) / area);
-  }
-  return out;
+  });
 }
 
 /**

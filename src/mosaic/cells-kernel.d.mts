@@ -1,0 +1,27 @@
+import type sharpModule from 'sharp';
+
+/**
+ * One photo at cell size, raw RGB (width × height × 3), cropped around the centre, in a buffer
+ * that owns its memory (transferable to another thread).
+ */
+export function decodeCellWith(
+  sharp: typeof sharpModule,
+  bytes: Buffer,
+  width: number,
+  height: number,
+): Promise<Buffer>;
+
+/**
+ * The region (x0, y0, w, h) of an RGB raster `stride` pixels wide, scaled down to dw × dh by
+ * exact area averaging; the result owns its memory (it can be transferred to another thread).
+ */
+export function areaResize(
+  src: Uint8Array,
+  stride: number,
+  x0: number,
+  y0: number,
+  w: number,
+  h: number,
+  dw: number,
+  dh: number,
+): Buffer;

@@ -1,0 +1,121 @@
+// Photos at mosaic cell size, in plain JavaScript so that the build's decode worker threads
+// (cells-worker.mjs) start without a TypeScript loader; typed in cells-kernel.d.mts.
+
+/**
+ * One photo at cell size, raw RGB, cropped to the cell's shape around the centre, with the
+ * caller's sharp (its loaders restricted: see media/sharp-loaders.ts). A stored tile (an RGB
+ * JPEG at least as large as the cell) is decoded whole and scaled down here by area: on 256 px
+ * tiles and 80 px cells, sharp's resize cost as much as the decode itself (1.2 ms a tile, most
+ * of it setting up the resample), the exact area average a third of that. Anything else — a
+ * cell larger than the photo, grey or transparent sources — goes through sharp's resize.
+ */
+export async function decodeCellWith(sharp, bytes, width, height) {
+  // Stored derivatives are our own JPEG/WebP output; buffers go through the allowed loaders.
+  const whole = await sharp(bytes, { failOn: 'none' }).raw().toBuffer({ resolveWithObject: true });
+  const { info } = whole;
+  if (info.channels === 3 && info.width >= width && info.height >= height) {
+    // The largest centred region of the cell's shape (what sharp's cover + centre keeps).
+    const cropW = Math.min(info.width, Math.round((info.height * width) / height));
+    const cropH = Math.min(info.height, Math.round((info.width * height) / width));
+    return areaResize(
+      whole.data,
+      info.width,
+      Math.floor((info.width - cropW) / 2),
+      Math.floor((info.height - cropH) / 2),
+      cropW,
+      cropH,
+      width,
+      height,
+    );
+  }
+  const resized = await sharp(bytes, { failOn: 'none' })
+    .resize(width, height, { fit: 'cover', position: 'centre' })
+    .flatten({ background: '#ffffff' })
+    .toColourspace('srgb')
+    .removeAlpha()
+    .raw()
+    .toBuffer();
+  // Into memory of its own, like areaResize's: a worker hands it over without a copy.
+  return Buffer.from(new Uint8Array(resized).buffer);
+}
+
+const tapsCache = new Map();
+
+/**
+ * Per output pixel along one axis (src → dst): the first source pixel it covers, how many, and
+ * by how much each (integers: a source pixel is `dst` long and an output pixel `src`), `span`
+ * weights per output pixel.
+ */
+function areaTaps(src, dst) {
+  const key = `${src}/${dst}`;
+  const cached = tapsCache.get(key);
+  if (cached) return cached;
+  const span = Math.ceil(src / dst) + 1;
+  const taps = {
+    first: new Int32Array(dst),
+    count: new Int32Array(dst),
+    weight: new Int32Array(dst * span),
+    span,
+  };
+  for (let o = 0; o < dst; o++) {
+    const start = o * src;
+    const end = start + src;
+    const i0 = Math.floor(start / dst);
+    const i1 = Math.ceil(end / dst);
+    taps.first[o] = i0;
+    taps.count[o] = i1 - i0;
+    for (let i = i0; i < i1; i++) {
+      taps.weight[o * span + i - i0] = Math.min(end, (i + 1) * dst) - Math.max(start, i * dst);
+    }
+  }
+  tapsCache.set(key, taps);
+  return taps;
+}
+
+/**
+ * The region (x0, y0, w, h) of an RGB raster `stride` pixels wide, scaled down to dw × dh by
+ * area: every output pixel is the exact mean of the source area it covers, rounded half up.
+ */
+export function areaResize(src, stride, x0, y0, w, h, dw, dh) {
+  const tx = areaTaps(w, dw);
+  const ty = areaTaps(h, dh);
+  // Horizontal pass: each source row of the region to dw sums (at most 255 × w each).
+  const rows = new Int32Array(h * dw * 3);
+  for (let y = 0; y < h; y++) {
+    const rowStart = ((y0 + y) * stride + x0) * 3;
+    let o = y * dw * 3;
+    for (let x = 0; x < dw; x++, o += 3) {
+      let i = rowStart + tx.first[x] * 3;
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let t = x * tx.span, end = t + tx.count[x]; t < end; t++, i += 3) {
+        const wt = tx.weight[t];
+        r += wt * src[i];
+        g += wt * src[i + 1];
+        b += wt * src[i + 2];
+      }
+      rows[o] = r;
+      rows[o + 1] = g;
+      rows[o + 2] = b;
+    }
+  }
+  // Vertical pass, then the division by the whole weight (w × h).
+  const out = Buffer.from(new ArrayBuffer(dw * dh * 3));
+  const area = w * h;
+  const half = Math.floor(area / 2);
+  const line = dw * 3;
+  const sums = new Float64Array(line);
+  for (let y = 0; y < dh; y++) {
+    sums.fill(half);
+    const firstRow = ty.first[y];
+    for (let t = 0, count = ty.count[y]; t < count; t++) {
+      const wt = ty.weight[y * ty.span + t];
+      const from = (firstRow + t) * line;
+      for (let x = 0; x < line; x++) sums[x] += wt * rows[from + x];
+    }
+    const o = y * line;
+    for (let x = 0; x < line; x++) out[o + x] = Math.floor(sums[x] / area);
+  }
+  return out;
+}
