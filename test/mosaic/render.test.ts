@@ -1,6 +1,9 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { areaResize, decodeCell } from '../../src/mosaic/render.ts';
+import { areaResize, decodeCell, decodeTiles } from '../../src/mosaic/render.ts';
 import { photoJpeg } from '../helpers/images.ts';
 
 /** Deterministic noise: every pixel different, so any misplaced weight shows. */
@@ -92,5 +95,39 @@ describe('decodeCell', () => {
     // A cell larger than the photo: enlarged by sharp, to the cell's size.
     const big = await decodeCell(tile, 300, 300);
     expect(big.length).toBe(300 * 300 * 3);
+  });
+});
+
+describe('decodeTiles', () => {
+  it('decodes a large library on worker threads to the same cells as here, and names a broken file', async () => {
+    // 420 photos: enough for two decode workers (200 each at least) on two cores, as CI has.
+    const dir = mkdtempSync(join(tmpdir(), 'standwall-cells-'));
+    try {
+      const sources: string[] = [];
+      for (let i = 0; i < 420; i++) {
+        const raw = Buffer.alloc(40 * 40 * 3);
+        for (let j = 0; j < raw.length; j++) raw[j] = (i * 37 + j * 11) & 255;
+        const file = join(dir, `${i}.jpg`);
+        writeFileSync(
+          file,
+          await sharp(raw, { raw: { width: 40, height: 40, channels: 3 } })
+            .jpeg()
+            .toBuffer(),
+        );
+        sources.push(file);
+      }
+      const seen: number[] = [];
+      const tiles = await decodeTiles(sources, sources.keys(), 16, 16, undefined, (p) => seen.push(p));
+      expect(tiles.size).toBe(420);
+      expect(seen.sort((a, b) => a - b)).toEqual([...sources.keys()]);
+      for (const p of [0, 211, 419]) {
+        const here = await decodeCell(readFileSync(sources[p] as string), 16, 16);
+        expect(tiles.get(p)?.equals(here), `photo ${p}`).toBe(true);
+      }
+      writeFileSync(sources[300] as string, 'not a photo');
+      await expect(decodeTiles(sources, sources.keys(), 16, 16)).rejects.toThrow(/300\.jpg/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
