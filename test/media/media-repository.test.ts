@@ -413,6 +413,9 @@ describe('store', () => {
     measured.mosaicGrid.forEach((v, i) => {
       expect(Math.abs(v - (first.mosaicGrid[i] as number)), `mosaicGrid[${i}]`).toBeLessThan(1.5);
     });
+    // What a power cut can leave of it (it is not flushed to disk): empty, measured again too.
+    await writeFile(known, '');
+    expect((await local.store(input, { display: 'later' })).mosaicGrid).toEqual(measured.mosaicGrid);
     // Written before the mosaic grid was kept: everything else is there, the grid is measured.
     const { mosaicGrid: _, ...withoutGrid } = first;
     await writeFile(known, JSON.stringify({ ...withoutGrid, files: undefined }));
