@@ -99,9 +99,10 @@ export async function importFolder(
       options.onFile?.(rel);
     }
   };
-  // Eight in flight keep two media workers busy while other photos are read and their rows
-  // written (2,000 photos: 26 s with four, 22 s with eight, on two cores).
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 8) }, worker));
+  // Sixteen in flight keep both cores decoding while other photos wait for their files to reach
+  // the disk and their rows to be written (2,000 photos on two cores: 26 s with four, 22 s with
+  // eight in earlier versions; 11.3–11.9 s with sixteen against 12.2–12.7 s with eight today).
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 16) }, worker));
   summary.rejected.sort((a, b) => a.file.localeCompare(b.file));
   return summary;
 }
