@@ -5,6 +5,7 @@ import type { Metadata, SharpOptions } from 'sharp';
 import { z } from 'zod';
 import { log } from '../log.ts';
 import { FEATURE_VALUES, mosaicGrid } from '../mosaic/features.ts';
+import { CELL_FILE, encodeCellRaster } from './cell-raster.mjs';
 import { boxSums, boxThumbnail, computeFeatures, type ImageFeatures } from './features.ts';
 import { decodeHeic } from './heic.ts';
 import { JpegStructureError, stripJpeg, stripJpegMetadata } from './jpeg-strip.ts';
@@ -103,6 +104,8 @@ interface Rendered {
   tile: Buffer;
   /** Measured on the tile's pixels before JPEG encoding, when the pipeline had them at hand. */
   features?: TileFeatures;
+  /** The cell raster (media/cell-raster.mjs) from those pixels, when they were at hand. */
+  cell?: Buffer | null;
   /** Absent when the display files are left for later (see `StoreOptions.display`). */
   wall?: Buffer;
   thumb?: Buffer;
@@ -196,7 +199,7 @@ async function tileFrom(
   input: Buffer,
   options: SharpOptions,
   orient: boolean,
-): Promise<{ tile: Buffer; features: TileFeatures }> {
+): Promise<{ tile: Buffer; features: TileFeatures; cell: Buffer | null }> {
   let pipeline = sharp(input, options);
   if (orient) pipeline = pipeline.autoOrient();
   const { data, info } = await pipeline
@@ -209,16 +212,20 @@ async function tileFrom(
   // Features from these pixels rather than from the encoded tile decoded again: one decode less
   // per photo, and features.json keeps a second store's answer identical.
   const features = measure(pixels);
-  return { tile: await sharp(data, rawInput(pixels)).jpeg(TILE_JPEG).toBuffer(), features };
+  const cell = encodeCellRaster(data, info.width, info.height, info.channels);
+  return { tile: await sharp(data, rawInput(pixels)).jpeg(TILE_JPEG).toBuffer(), features, cell };
 }
 
 /**
  * Features come from the tile as stored (decoded again), not from the pixels before JPEG
  * encoding: a second store() of the same bytes reuses the files and must return the same values.
  */
-async function tileFeatures(tile: Buffer): Promise<TileFeatures> {
+async function tileFeatures(tile: Buffer): Promise<{ features: TileFeatures; cell: Buffer | null }> {
   const { data, info } = await sharp(tile).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-  return measure({ data, width: info.width, height: info.height, channels: info.channels });
+  return {
+    features: measure({ data, width: info.width, height: info.height, channels: info.channels }),
+    cell: encodeCellRaster(data, info.width, info.height, info.channels),
+  };
 }
 
 /**
@@ -389,7 +396,7 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
         };
       // Stored before features.json existed (or it was damaged): measure the tile again.
       const [original, tile] = await Promise.all([readFile(absolute.original), readFile(absolute.tile)]);
-      const [meta, features] = await Promise.all([sharp(original).metadata(), tileFeatures(tile)]);
+      const [meta, { features }] = await Promise.all([sharp(original).metadata(), tileFeatures(tile)]);
       return {
         sha256: sha,
         sourceType: kind,
@@ -551,8 +558,10 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
       if (existing) return existing;
 
       const rendered = await render(bytes, kind, display);
-      const [features] = await Promise.all([
-        rendered.features ?? tileFeatures(rendered.tile),
+      const [{ features, cell }] = await Promise.all([
+        rendered.features
+          ? { features: rendered.features, cell: rendered.cell ?? null }
+          : tileFeatures(rendered.tile),
         mkdir(shaDir(sha), { recursive: true }),
       ]);
       const dir = shaDir(sha);
@@ -562,8 +571,10 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
           const data = rendered[k];
           return data ? writeAtomic(dir, FILE_NAMES[k], data) : undefined;
         }),
-        // Not flushed: after a power cut it may be empty or missing, and is then measured again.
+        // Caches, not flushed: after a power cut either may be empty or missing, and is then
+        // measured again (features.json) or the tile decoded instead (the cell raster).
         writeAtomic(dir, FEATURES_FILE, Buffer.from(known), false),
+        cell ? writeAtomic(dir, CELL_FILE, cell, false) : undefined,
       ]);
       await syncDirectory(dir);
       return {

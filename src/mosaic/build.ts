@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Db } from '../db/sqlite.ts';
+import { CELL_FILE, CELL_SIDE } from '../media/cell-raster.mjs';
 import { collageOrder } from './collage.ts';
 import { creditsHtml } from './credits.ts';
 import { encodeImage, formatFromPath } from './encode.ts';
@@ -18,7 +19,7 @@ import { type LibraryPhoto, loadLibrary } from './library.ts';
 import { buildManifest, type Manifest, manifestCsv, supporters } from './manifest.ts';
 import { matchCells } from './matcher.ts';
 import type { MosaicStore, StoredMosaicOptions } from './registry.ts';
-import { decodeTiles, type Layout, renderCanvas } from './render.ts';
+import { type CellSource, decodeTiles, type Layout, renderCanvas } from './render.ts';
 import { openTarget, type Rgb } from './target.ts';
 import { writeViewer } from './viewer.ts';
 
@@ -201,14 +202,20 @@ export async function buildMosaic(
   let closestRepeat = Number.POSITIVE_INFINITY;
   let meanCost = 0;
   let decodedTiles: Map<number, Buffer> | undefined;
-  // The 256 px tile serves cells up to its size; bigger cells take the wall-size derivative.
-  // A bulk import leaves the wall file for later: the original (always there) serves then.
-  const source = (cellWidth: number) => (p: LibraryPhoto) => {
-    if (cellWidth <= 256) return abs(p.tilePath);
-    const wall = p.wallPath ? abs(p.wallPath) : null;
-    if (wall && existsSync(wall)) return wall;
-    return abs(p.originalPath ?? p.tilePath);
-  };
+  // The 128 px cell raster stored beside the tile serves cells up to its size with no decoding
+  // (the tile when it is missing or damaged), the 256 px tile cells up to its size; bigger cells
+  // take the wall-size derivative. A bulk import leaves the wall file for later: the original
+  // (always there) serves then.
+  const source =
+    (cellWidth: number) =>
+    (p: LibraryPhoto): CellSource => {
+      if (cellWidth <= CELL_SIDE)
+        return { raster: join(dirname(abs(p.tilePath)), CELL_FILE), tile: abs(p.tilePath) };
+      if (cellWidth <= 256) return abs(p.tilePath);
+      const wall = p.wallPath ? abs(p.wallPath) : null;
+      if (wall && existsSync(wall)) return wall;
+      return abs(p.originalPath ?? p.tilePath);
+    };
 
   if (options.collage) {
     const cells = photos.length;

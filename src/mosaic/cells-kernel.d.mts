@@ -1,5 +1,16 @@
 import type sharpModule from 'sharp';
 
+/** Where a photo's cell comes from: an image file, or a cell raster with its tile to fall back on. */
+export type CellSource = string | { raster: string; tile: string };
+
+/** One photo at cell size from its source (see CellSource), raw RGB in a buffer of its own. */
+export function decodeSourceWith(
+  sharp: typeof sharpModule,
+  source: CellSource,
+  width: number,
+  height: number,
+): Promise<Buffer>;
+
 /**
  * One photo at cell size, raw RGB (width × height × 3), cropped around the centre, in a buffer
  * that owns its memory (transferable to another thread).

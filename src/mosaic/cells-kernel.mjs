@@ -1,5 +1,42 @@
 // Photos at mosaic cell size, in plain JavaScript so that the build's decode worker threads
 // (cells-worker.mjs) start without a TypeScript loader; typed in cells-kernel.d.mts.
+import { readFileSync } from 'node:fs';
+import { readCellRaster } from '../media/cell-raster.mjs';
+
+/**
+ * One photo at cell size from where the build found it: a file, or a cell raster (see
+ * media/cell-raster.mjs) with the tile to decode when the raster is missing, damaged or too small.
+ */
+export async function decodeSourceWith(sharp, source, width, height) {
+  if (typeof source === 'string') return decodeCellWith(sharp, readFileSync(source), width, height);
+  let bytes = null;
+  try {
+    bytes = readFileSync(source.raster);
+  } catch (error) {
+    if (error?.code !== 'ENOENT') throw error;
+  }
+  const raster = bytes ? readCellRaster(bytes) : null;
+  if (raster && raster.side >= width && raster.side >= height) {
+    return coverResize(raster.data, raster.side, raster.side, width, height);
+  }
+  return decodeCellWith(sharp, readFileSync(source.tile), width, height);
+}
+
+/** The largest centred region of the cell's shape (what sharp's cover + centre keeps), by area. */
+function coverResize(data, w, h, width, height) {
+  const cropW = Math.min(w, Math.round((h * width) / height));
+  const cropH = Math.min(h, Math.round((w * height) / width));
+  return areaResize(
+    data,
+    w,
+    Math.floor((w - cropW) / 2),
+    Math.floor((h - cropH) / 2),
+    cropW,
+    cropH,
+    width,
+    height,
+  );
+}
 
 /**
  * One photo at cell size, raw RGB, cropped to the cell's shape around the centre, with the
@@ -14,19 +51,7 @@ export async function decodeCellWith(sharp, bytes, width, height) {
   const whole = await sharp(bytes, { failOn: 'none' }).raw().toBuffer({ resolveWithObject: true });
   const { info } = whole;
   if (info.channels === 3 && info.width >= width && info.height >= height) {
-    // The largest centred region of the cell's shape (what sharp's cover + centre keeps).
-    const cropW = Math.min(info.width, Math.round((info.height * width) / height));
-    const cropH = Math.min(info.height, Math.round((info.width * height) / width));
-    return areaResize(
-      whole.data,
-      info.width,
-      Math.floor((info.width - cropW) / 2),
-      Math.floor((info.height - cropH) / 2),
-      cropW,
-      cropH,
-      width,
-      height,
-    );
+    return coverResize(whole.data, info.width, info.height, width, height);
   }
   const resized = await sharp(bytes, { failOn: 'none' })
     .resize(width, height, { fit: 'cover', position: 'centre' })

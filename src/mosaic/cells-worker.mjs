@@ -1,9 +1,8 @@
 // Decodes photos at mosaic cell size off the main thread (see decodeTiles in render.ts): the
 // area resize is JavaScript, and on the main thread it held up the match and every decode.
-import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
-import { decodeCellWith } from './cells-kernel.mjs';
+import { decodeSourceWith } from './cells-kernel.mjs';
 
 // The loaders sharp may use are restricted once per process (media/sharp-loaders.ts), and this
 // thread shares the process of the build that started it: refuse to decode if they are not.
@@ -12,9 +11,9 @@ if (process.env.STANDWALL_SHARP_LOADERS_PID !== String(process.pid)) {
 }
 const { width, height } = workerData;
 
-parentPort.on('message', async ({ photo, path }) => {
+parentPort.on('message', async ({ photo, source }) => {
   try {
-    const data = await decodeCellWith(sharp, readFileSync(path), width, height);
+    const data = await decodeSourceWith(sharp, source, width, height);
     // The cell owns its memory (see decodeCellWith): handed over, not copied.
     parentPort.postMessage({ photo, data }, [data.buffer]);
   } catch (error) {

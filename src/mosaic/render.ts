@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { sharp } from '../media/sharp-loaders.ts';
-import { areaResize, decodeCellWith } from './cells-kernel.mjs';
+import { areaResize, type CellSource, decodeCellWith, decodeSourceWith } from './cells-kernel.mjs';
 import type { Rgb } from './target.ts';
 
-export { areaResize };
+export { areaResize, type CellSource };
 
 /** One photo at cell size, raw RGB (see decodeCellWith in cells-kernel.mjs). */
 export const decodeCell = (bytes: Buffer, width: number, height: number): Promise<Buffer> =>
@@ -27,8 +26,8 @@ export interface RenderInput {
   layout: Layout;
   /** Photo index per cell, row-major; -1 leaves the cell in the background colour. */
   assignment: Int32Array;
-  /** Absolute path of the image to use per photo index. */
-  sources: string[];
+  /** Where each photo's cell comes from, per photo index (absolute paths). */
+  sources: CellSource[];
   /** Tiles already decoded at cell size (see decodeTiles); the others are decoded here. */
   tiles?: Map<number, Buffer>;
   /** 0–1: each output pixel moves this far toward the target at that point. */
@@ -49,7 +48,7 @@ export interface RenderInput {
  * hold at cell size.
  */
 export async function decodeTiles(
-  sources: string[],
+  sources: CellSource[],
   used: Iterable<number>,
   width: number,
   height: number,
@@ -73,19 +72,22 @@ export async function decodeTiles(
   const worker = async (): Promise<void> => {
     while (next < queue.length) {
       const p = queue[next++] as number;
-      // Synchronous: a tile is a few KB in the page cache, and four round trips through the
-      // libuv pool per file (open, stat, read, close) slowed the decodes queued behind them.
-      take(p, await decodeCell(readFileSync(sources[p] as string), width, height));
+      // Files are read synchronously: a few KB from the page cache, where four round trips
+      // through the libuv pool per file (open, stat, read, close) held up the decodes.
+      take(p, await decodeSourceWith(sharp, sources[p] as CellSource, width, height));
     }
   };
   await Promise.all(Array.from({ length: Math.max(2, availableParallelism()) * 2 }, worker));
   return tiles;
 }
 
+const describe = (source: CellSource | undefined): string =>
+  typeof source === 'object' ? source.tile : String(source);
+
 /** decodeTiles' work on `threads` worker threads, each kept IN_FLIGHT_PER_WORKER photos ahead. */
 function decodeInWorkers(
   queue: number[],
-  sources: string[],
+  sources: CellSource[],
   width: number,
   height: number,
   threads: number,
@@ -106,7 +108,7 @@ function decodeInWorkers(
     const feed = (w: Worker): void => {
       if (next >= queue.length) return;
       const photo = queue[next++] as number;
-      w.postMessage({ photo, path: sources[photo] });
+      w.postMessage({ photo, source: sources[photo] });
     };
     for (let i = 0; i < threads; i++) {
       const w = new Worker(new URL('./cells-worker.mjs', import.meta.url), { workerData: { width, height } });
@@ -114,7 +116,7 @@ function decodeInWorkers(
       w.on('message', (m: { photo: number; data?: Uint8Array; error?: string }) => {
         if (settled) return;
         if (!m.data) {
-          settle(new Error(`${sources[m.photo]}: ${m.error ?? 'not decoded'}`));
+          settle(new Error(`${describe(sources[m.photo])}: ${m.error ?? 'not decoded'}`));
           return;
         }
         take(m.photo, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));

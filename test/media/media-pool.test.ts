@@ -42,6 +42,7 @@ describe('the media pipeline in worker threads', () => {
     const [rotated] = await Promise.all(inputs.map((bytes) => repository.store(bytes)));
     const sha = rotated?.sha256 as string;
     expect((await readdir(path.join(dir, sha.slice(0, 2), sha))).sort()).toEqual([
+      'cell.rgb',
       'features.json',
       'original.jpg',
       'thumb.webp',

@@ -386,7 +386,14 @@ describe('store', () => {
     expect(second).toEqual(first);
     expect(await snapshot()).toEqual(before);
     const files = await readdir(path.join(dir, first.sha256.slice(0, 2), first.sha256));
-    expect(files.sort()).toEqual(['features.json', 'original.jpg', 'thumb.webp', 'tile.jpg', 'wall.webp']);
+    expect(files.sort()).toEqual([
+      'cell.rgb',
+      'features.json',
+      'original.jpg',
+      'thumb.webp',
+      'tile.jpg',
+      'wall.webp',
+    ]);
   });
 
   it('answers a second store from features.json, and measures the tile again when it is gone', async () => {
@@ -476,7 +483,12 @@ describe("store with display 'later' (bulk import)", () => {
     const input = await fixture('exif-orientation6-gps.jpg');
     const image = await local.store(input, { display: 'later' });
     expect(image).toMatchObject({ sourceType: 'jpeg', width: 160, height: 240 });
-    expect(await filesIn(dir, image.sha256)).toEqual(['features.json', 'original.jpg', 'tile.jpg']);
+    expect(await filesIn(dir, image.sha256)).toEqual([
+      'cell.rgb',
+      'features.json',
+      'original.jpg',
+      'tile.jpg',
+    ]);
     expect(await local.hasDisplayFiles(image.sha256)).toBe(false);
     const original = await readFile(local.absolutePath(image.files.original));
     expect(isRed(await pixelAt(original, 150, 10))).toBe(true);
@@ -510,6 +522,7 @@ describe("store with display 'later' (bulk import)", () => {
     await Promise.all(Array.from({ length: 5 }, () => later.ensureDisplayFiles(image.sha256)));
     expect(await later.hasDisplayFiles(image.sha256)).toBe(true);
     expect(await filesIn(dir, image.sha256)).toEqual([
+      'cell.rgb',
       'features.json',
       'original.jpg',
       'thumb.webp',
@@ -535,6 +548,7 @@ describe("store with display 'later' (bulk import)", () => {
     const second = await local.store(input);
     expect(second).toEqual(first);
     expect(await filesIn(dir, first.sha256)).toEqual([
+      'cell.rgb',
       'features.json',
       'original.jpg',
       'thumb.webp',

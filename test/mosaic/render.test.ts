@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { CELL_FILE, encodeCellRaster } from '../../src/media/cell-raster.mjs';
 import { areaResize, decodeCell, decodeTiles } from '../../src/mosaic/render.ts';
 import { photoJpeg } from '../helpers/images.ts';
 
@@ -126,6 +127,50 @@ describe('decodeTiles', () => {
       }
       writeFileSync(sources[300] as string, 'not a photo');
       await expect(decodeTiles(sources, sources.keys(), 16, 16)).rejects.toThrow(/300\.jpg/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('cells from the cell raster', () => {
+  it('come from the raster when it is whole, and from the tile when it is missing, damaged or too small', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'standwall-raster-'));
+    try {
+      // The raster says red, the tile says blue: which one a cell shows tells where it came from.
+      const flat = (rgb: number[]) => {
+        const px = new Uint8Array(256 * 256 * 3);
+        for (let i = 0; i < px.length; i += 3) px.set(rgb, i);
+        return px;
+      };
+      const tile = join(dir, 'tile.jpg');
+      writeFileSync(
+        tile,
+        await sharp(flat([20, 20, 220]), { raw: { width: 256, height: 256, channels: 3 } })
+          .jpeg()
+          .toBuffer(),
+      );
+      const raster = join(dir, CELL_FILE);
+      const red = encodeCellRaster(flat([220, 20, 20]), 256, 256, 3) as Buffer;
+      const colour = async (width: number) => {
+        const cells = await decodeTiles([{ raster, tile }], [0], width, width);
+        const cell = cells.get(0) as Buffer;
+        expect(cell.length).toBe(width * width * 3);
+        return [...cell.subarray(0, 3)];
+      };
+      writeFileSync(raster, red);
+      expect(await colour(80)).toEqual([220, 20, 20]);
+      expect(await colour(128)).toEqual([220, 20, 20]);
+      // Larger than the raster: the tile.
+      expect((await colour(129))[2]).toBeGreaterThan(200);
+      writeFileSync(raster, red.subarray(0, 1000));
+      expect((await colour(80))[2]).toBeGreaterThan(200);
+      const zeroed = Buffer.from(red);
+      zeroed.fill(0, 12);
+      writeFileSync(raster, zeroed);
+      expect((await colour(80))[2]).toBeGreaterThan(200);
+      rmSync(raster);
+      expect((await colour(80))[2]).toBeGreaterThan(200);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
