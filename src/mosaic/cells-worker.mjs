@@ -9,14 +9,22 @@ import { decodeSourceWith } from './cells-kernel.mjs';
 if (process.env.STANDWALL_SHARP_LOADERS_PID !== String(process.pid)) {
   throw new Error('cells worker started before the image loaders were restricted');
 }
-const { width, height } = workerData;
+const { width, height, jobs } = workerData;
 
-parentPort.on('message', async ({ photo, source }) => {
-  try {
-    const data = await decodeSourceWith(sharp, source, width, height);
-    // The cell owns its memory (see decodeCellWith): handed over, not copied.
-    parentPort.postMessage({ photo, data }, [data.buffer]);
-  } catch (error) {
-    parentPort.postMessage({ photo, error: error instanceof Error ? error.message : String(error) });
+// Its whole share comes at once, so it keeps decoding while the main thread is busy (the build
+// runs the match's auction there); two at a time, so that one is scaled down while sharp decodes
+// the next.
+let next = 0;
+const decodeShare = async () => {
+  while (next < jobs.length) {
+    const { photo, source } = jobs[next++];
+    try {
+      const data = await decodeSourceWith(sharp, source, width, height);
+      // The cell owns its memory (see decodeCellWith): handed over, not copied.
+      parentPort.postMessage({ photo, data }, [data.buffer]);
+    } catch (error) {
+      parentPort.postMessage({ photo, error: error instanceof Error ? error.message : String(error) });
+    }
   }
-});
+};
+await Promise.all([decodeShare(), decodeShare()]);

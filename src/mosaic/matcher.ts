@@ -43,6 +43,8 @@ export interface MatchInput {
    */
   method?: 'auction' | 'greedy';
   workers?: number;
+  /** Called once the costs are known, before the assignment (which runs on this thread). */
+  onCosts?: () => void;
 }
 
 /**
@@ -150,6 +152,7 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
   const cand = dense ? null : await findCandidates(target, library, cells, photos, metric, k, input.workers);
   const candIdx = cand ? cand.idx : new Int32Array(0);
   lap(dense ? 'costs' : 'candidates');
+  input.onCosts?.();
 
   const index = libraryIndex(library, photos, V, nL);
   const cStats = vectorStats(target, cells, V, nL);

@@ -12,8 +12,6 @@ export const decodeCell = (bytes: Buffer, width: number, height: number): Promis
 
 /** Below this many photos per thread, a decode worker's start-up costs more than it saves. */
 const WORKER_MIN_TILES = 200;
-/** Photos each decode worker has in hand: one decoding while the last is scaled down. */
-const IN_FLIGHT_PER_WORKER = 3;
 
 export interface Layout {
   cols: number;
@@ -84,7 +82,7 @@ export async function decodeTiles(
 const describe = (source: CellSource | undefined): string =>
   typeof source === 'object' ? source.tile : String(source);
 
-/** decodeTiles' work on `threads` worker threads, each kept IN_FLIGHT_PER_WORKER photos ahead. */
+/** decodeTiles' work on `threads` worker threads, each given its share of the photos at once. */
 function decodeInWorkers(
   queue: number[],
   sources: CellSource[],
@@ -95,7 +93,6 @@ function decodeInWorkers(
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const workers: Worker[] = [];
-    let next = 0;
     let done = 0;
     let settled = false;
     const settle = (error?: Error): void => {
@@ -105,27 +102,30 @@ function decodeInWorkers(
       if (error) reject(error);
       else resolve();
     };
-    const feed = (w: Worker): void => {
-      if (next >= queue.length) return;
-      const photo = queue[next++] as number;
-      w.postMessage({ photo, source: sources[photo] });
-    };
     for (let i = 0; i < threads; i++) {
-      const w = new Worker(new URL('./cells-worker.mjs', import.meta.url), { workerData: { width, height } });
+      const jobs = queue
+        .filter((_, k) => k % threads === i)
+        .map((photo) => ({ photo, source: sources[photo] }));
+      const w = new Worker(new URL('./cells-worker.mjs', import.meta.url), {
+        workerData: { width, height, jobs },
+      });
       workers.push(w);
+      let delivered = 0;
       w.on('message', (m: { photo: number; data?: Uint8Array; error?: string }) => {
         if (settled) return;
         if (!m.data) {
           settle(new Error(`${describe(sources[m.photo])}: ${m.error ?? 'not decoded'}`));
           return;
         }
+        delivered++;
         take(m.photo, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
         if (++done === queue.length) settle();
-        else feed(w);
       });
       w.on('error', (error) => settle(error));
-      w.on('exit', (code) => settle(new Error(`a cell decoding worker stopped (exit code ${code})`)));
-      for (let k = 0; k < IN_FLIGHT_PER_WORKER; k++) feed(w);
+      // A worker ends when its share is done; before that, it died.
+      w.on('exit', (code) => {
+        if (delivered < jobs.length) settle(new Error(`a cell decoding worker stopped (exit code ${code})`));
+      });
     }
   });
 }
