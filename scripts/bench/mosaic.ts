@@ -204,13 +204,13 @@ export async function benchMosaic(opts: BenchOptions = {}): Promise<BenchRow[]> 
     };
     writeFileSync(env.CAMPAIGN_CONFIG, '{}');
     const cli = (script: string, args: string[]) =>
-      run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli', script), ...args], {
+      run(process.execPath, [join(ROOT, 'scripts/cli.mjs'), script, ...args], {
         cwd: ROOT,
         env,
         maxBuffer: 64 << 20,
       });
     const t = performance.now();
-    const imported = await cli('import.ts', [tiles, '--approve', '--consent']);
+    const imported = await cli('import', [tiles, '--approve', '--consent']);
     const importSeconds = (performance.now() - t) / 1000;
     log(
       `standwall import: ${/imported:?\s*(\d+)/i.exec(imported.stdout)?.[1] ?? '?'} photos in ${importSeconds.toFixed(1)} s`,
@@ -218,7 +218,7 @@ export async function benchMosaic(opts: BenchOptions = {}): Promise<BenchRow[]> 
     const mosaic = async (name: string, extra: string[], prepareSeconds: number) => {
       const out = join(work, `${name.replace(/\W+/g, '-')}.jpg`);
       const started = performance.now();
-      const built = await cli('mosaic.ts', [
+      const built = await cli('mosaic', [
         '--out',
         out,
         '--target',

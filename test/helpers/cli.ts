@@ -10,9 +10,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Starts a command of src/cli exactly as `npm run` does (tsx), in the repository root. */
+/** Starts a command of src/cli exactly as `npm run` does (scripts/cli.mjs), in the repository root. */
 export function startCli(script: string, args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], {
+  return spawn(process.execPath, ['scripts/cli.mjs', script, ...args], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', VITEST: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -200,7 +200,8 @@ describe('the queue in Chromium', () => {
 
       // A post arriving while the page is open shows up without a reload.
       const live = await pending('arrived live');
-      await page.waitForSelector(`#queue li[data-id="${live}"]`, { timeout: 5000 });
+      // Generous: the whole suite runs beside it on two cores.
+      await page.waitForSelector(`#queue li[data-id="${live}"]`, { timeout: 15_000 });
       await page.keyboard.press('j');
       await page.keyboard.press('r');
       await page.waitForFunction(() => document.querySelector('#message')?.textContent?.includes('rejected'));
