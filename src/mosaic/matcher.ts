@@ -485,7 +485,7 @@ const AUCTION_BIDS_PER_BIDDER = 50;
  * Returns the photo of each cell, -1 for any cell the spacing left without a choice or the bid
  * budget without a place. Deterministic.
  */
-function auction(
+export function auction(
   cost: Float32Array,
   cells: number,
   photos: number,
