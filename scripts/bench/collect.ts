@@ -335,7 +335,7 @@ async function benchNetwork(network: BenchNetwork, opts: BenchCollectOptions): P
       ),
       row(`${network}: pass: awaiting photo downloads`, t.seconds('photos'), n, share(t.seconds('photos'))),
       row(
-        `${network}: pass: media store() (sharp, 4 files, fsync)`,
+        `${network}: pass: media store() (sharp, files, flushes)`,
         t.seconds('media'),
         n,
         share(t.seconds('media')),
