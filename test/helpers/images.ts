@@ -40,3 +40,14 @@ export async function flatJpeg(
     .jpeg({ quality: 95 })
     .toBuffer();
 }
+
+/** Raw RGB noise from a seed: every pixel different, so any misplaced weight in a resize shows. */
+export function noisePixels(width: number, height: number, seed = 1): Uint8Array {
+  let s = seed;
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < data.length; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    data[i] = s >>> 24;
+  }
+  return data;
+}

@@ -5,21 +5,11 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { CELL_FILE, encodeCellRaster, readCellRaster } from '../../src/media/cell-raster.mjs';
 import { createMediaRepository } from '../../src/media/media-repository.ts';
-import { flatJpeg, photoJpeg } from '../helpers/images.ts';
-
-function tilePixels(seed: number): Uint8Array {
-  let s = seed;
-  const data = new Uint8Array(256 * 256 * 3);
-  for (let i = 0; i < data.length; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    data[i] = s >>> 24;
-  }
-  return data;
-}
+import { flatJpeg, noisePixels, photoJpeg } from '../helpers/images.ts';
 
 describe('the cell raster', () => {
   it('holds the 2×2 means of a 256 px tile at 128 px, and reads back only when whole', () => {
-    const pixels = tilePixels(1);
+    const pixels = noisePixels(256, 256, 1);
     const file = encodeCellRaster(pixels, 256, 256, 3) as Buffer;
     const raster = readCellRaster(file);
     expect(raster?.side).toBe(128);
@@ -45,7 +35,7 @@ describe('the cell raster', () => {
     flipped[5000] = (flipped[5000] as number) ^ 1;
     expect(readCellRaster(flipped)).toBeNull();
     // Only a 256 px RGB tile makes one.
-    expect(encodeCellRaster(tilePixels(2).subarray(0, 200 * 200 * 3), 200, 200, 3)).toBeNull();
+    expect(encodeCellRaster(noisePixels(256, 256, 2).subarray(0, 200 * 200 * 3), 200, 200, 3)).toBeNull();
   });
 
   it('is stored beside each tile, the photo at 128 px', async () => {

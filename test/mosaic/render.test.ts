@@ -5,18 +5,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { CELL_FILE, encodeCellRaster } from '../../src/media/cell-raster.mjs';
 import { areaResize, decodeCell, decodeTiles } from '../../src/mosaic/render.ts';
-import { photoJpeg } from '../helpers/images.ts';
-
-/** Deterministic noise: every pixel different, so any misplaced weight shows. */
-function noise(width: number, height: number, seed = 1): Uint8Array {
-  let s = seed;
-  const data = new Uint8Array(width * height * 3);
-  for (let i = 0; i < data.length; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    data[i] = s >>> 24;
-  }
-  return data;
-}
+import { noisePixels as noise, photoJpeg } from '../helpers/images.ts';
 
 describe('areaResize', () => {
   it('gives each output pixel the rounded mean of the source block it covers, at a whole factor', () => {
