@@ -7,7 +7,16 @@
 // the sources (through tsx where they are TypeScript): the bundle keeps each module's own
 // import.meta.url, so the files they name beside it are found where they are.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -39,8 +48,33 @@ function stamp() {
 
 const cache = join(ROOT, 'node_modules', '.cache', 'standwall');
 const built = join(cache, stamp());
+const entry = join(SRC, 'cli', `${command}.ts`);
+// The command reads its options from process.argv as if it had been started directly.
+process.argv = [process.argv[0], entry, ...args];
 
-if (!existsSync(built)) {
+let bundled = true;
+try {
+  await ensureBuilt();
+} catch (error) {
+  // A read-only install, a full disk: the sources through tsx, as before the bundle.
+  const reason = error.errors?.[0]?.text ?? error.message.split('\n')[0];
+  process.stderr.write(`(running from the sources: no bundle in ${cache}: ${reason})\n`);
+  bundled = false;
+}
+if (bundled) {
+  process.setSourceMapsEnabled(true);
+  await import(pathToFileURL(join(built, `${command}.mjs`)).href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(pathToFileURL(entry).href);
+}
+
+async function ensureBuilt() {
+  if (existsSync(built)) {
+    touch(built);
+    return;
+  }
   const { build } = await import('esbuild');
   // Built beside and renamed into place: two commands starting at once both build, one wins.
   const staging = `${built}.${process.pid}.tmp`;
@@ -56,7 +90,7 @@ if (!existsSync(built)) {
     packages: 'external',
     outExtension: { '.js': '.mjs' },
     sourcemap: 'inline',
-    logLevel: 'error',
+    logLevel: 'silent',
     plugins: [
       {
         name: 'own-import-meta-url',
@@ -79,15 +113,19 @@ if (!existsSync(built)) {
     rmSync(staging, { recursive: true, force: true });
     if (!existsSync(built)) throw error;
   }
-  // Older builds go; one another command is still running from stays until the next change.
+  // Builds unused for a week go. Not sooner: a server started from one loads some chunks lazily
+  // (the HTTP client on its first download), however the sources have changed since.
+  const weekAgo = Date.now() - 7 * 24 * 3600 * 1000;
   for (const old of readdirSync(cache)) {
-    if (join(cache, old) !== built && !old.endsWith('.tmp')) {
-      rmSync(join(cache, old), { recursive: true, force: true });
-    }
+    const dir = join(cache, old);
+    const modified = statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
+    if (dir !== built && modified < weekAgo) rmSync(dir, { recursive: true, force: true });
   }
+  touch(built);
 }
 
-// The command reads its options from process.argv as if it had been started directly.
-process.argv = [process.argv[0], join(SRC, 'cli', `${command}.ts`), ...args];
-process.setSourceMapsEnabled(true);
-await import(pathToFileURL(join(built, `${command}.mjs`)).href);
+/** Marks a build as in use (see the clean-up above). */
+function touch(dir) {
+  const now = new Date();
+  utimesSync(dir, now, now);
+}
