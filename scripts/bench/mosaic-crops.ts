@@ -5,6 +5,7 @@
  *
  *   npm run import -- CORPUS/tiles --approve --consent        (with DATA_DIR=DIR)
  *   npx tsx scripts/bench/mosaic-crops.ts DIR/ [--zooms 1,0.8,0.6] [--cap 4] [--target FILE]
+ *     [--full-once]   every photo also shown whole at least once (where that costs least)
  *
  * Crops come from each photo's stored 128 px cell raster: zoom 1 is the whole tile, any other
  * zoom z a square z of its side at 3×3 positions (corners, edges, centre). Every crop of every
@@ -41,6 +42,8 @@ const { values, positionals } = parseArgs({
     cap: { type: 'string', default: '4' },
     target: { type: 'string', default: '/tmp/corpus/target.jpg' },
     out: { type: 'string', default: '/tmp/standwall-mosaic-crops.jpg' },
+    // Each photo shown whole at least once: in the cell where that costs least, the crop gives way.
+    'full-once': { type: 'boolean', default: false },
   },
 });
 const dataDir = positionals[0];
@@ -90,6 +93,7 @@ const metric = {
   coarse: 21,
 };
 let cheapest: Float32Array | null = null;
+let whole: Float32Array | null = null;
 const cropOf = new Uint8Array(cells * count);
 const library = new Float32Array(count * FEATURE_VALUES);
 for (const [k, [x0, y0, side]] of crops.entries()) {
@@ -97,6 +101,7 @@ for (const [k, [x0, y0, side]] of crops.entries()) {
     regionFeatures(rasters[p] as Buffer, CELL_SIDE, x0, y0, side, side, library, p * FEATURE_VALUES);
   }
   const costs = await costMatrix(targetFeatures, library, cells, count, metric, 256);
+  if (crops[k]?.[2] === CELL_SIDE) whole = Float32Array.from(costs);
   if (!cheapest) cheapest = Float32Array.from(costs);
   else {
     for (let i = 0; i < costs.length; i++) {
@@ -119,6 +124,29 @@ const won = auction(
   defaultMinDistance(cells, cap) ** 2,
   cells >= count,
 );
+if (values['full-once']) {
+  if (!whole) throw new Error('--full-once needs zoom 1 among --zooms');
+  // For each photo never shown whole, the one of its cells where showing it whole costs least.
+  const bestCell = new Int32Array(count).fill(-1);
+  const bestExtra = new Float64Array(count).fill(Number.POSITIVE_INFINITY);
+  const shownWhole = new Uint8Array(count);
+  for (let c = 0; c < cells; c++) {
+    const p = won[c] as number;
+    if (p < 0) continue;
+    const k = cropOf[c * count + p] as number;
+    if ((crops[k] as [number, number, number])[2] === CELL_SIDE) shownWhole[p] = 1;
+    const extra = (whole[c * count + p] as number) - ((cheapest as Float32Array)[c * count + p] as number);
+    if (extra < (bestExtra[p] as number)) {
+      bestExtra[p] = extra;
+      bestCell[p] = c;
+    }
+  }
+  const wholeCrop = crops.findIndex(([, , side]) => side === CELL_SIDE);
+  for (let p = 0; p < count; p++) {
+    const c = bestCell[p] as number;
+    if (!shownWhole[p] && c >= 0) cropOf[c * count + p] = wholeCrop;
+  }
+}
 const cell = 80;
 const canvas = Buffer.alloc(cols * cell * rows * cell * 3);
 const uses = new Int32Array(count);
@@ -143,7 +171,7 @@ await sharp(canvas, { raw: { width: cols * cell, height: rows * cell, channels: 
 const [score] = await scoreFiles(values.target, [values.out]);
 const shown = uses.filter((u) => u > 0).length;
 process.stdout.write(
-  `zooms ${values.zooms} (${crops.length} crops), cap ${cap}: SSIM ${score?.ssim.toFixed(4)}, ` +
+  `zooms ${values.zooms} (${crops.length} crops)${values['full-once'] ? ', each photo whole once' : ''}, cap ${cap}: SSIM ${score?.ssim.toFixed(4)}, ` +
     `ΔE00 ${score?.deltaE.toFixed(2)}, photos shown ${shown} of ${count}, most uses ${Math.max(...uses)}, ` +
     `cells showing a crop ${cropped} of ${cells}, ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
 );
