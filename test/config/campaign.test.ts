@@ -1,12 +1,19 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadCampaign, parseCampaign } from '../../src/config/campaign.ts';
 import { readSettings } from '../../src/config/env.ts';
 
+const configDirs: string[] = [];
+afterAll(() => {
+  for (const dir of configDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 function configFile(content: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'standwall-config-')), 'campaign.json');
+  const dir = mkdtempSync(join(tmpdir(), 'standwall-config-'));
+  configDirs.push(dir);
+  const file = join(dir, 'campaign.json');
   writeFileSync(file, content);
   return file;
 }

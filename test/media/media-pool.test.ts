@@ -11,7 +11,7 @@ const dirs = tempDirs();
 const pools: PooledMediaRepository[] = [];
 afterAll(async () => {
   await Promise.all(pools.map((p) => p.close()));
-  dirs.cleanup();
+  await dirs.cleanup();
 });
 
 async function pool(workers = 2) {
