@@ -76,9 +76,11 @@ function labF(t: number): number {
 
 /** CIELAB (D65) of one 8-bit sRGB colour. */
 export function srgbToLab(r: number, g: number, b: number): [number, number, number] {
-  const lr = LINEAR[r] ?? 0;
-  const lg = LINEAR[g] ?? 0;
-  const lb = LINEAR[b] ?? 0;
+  return linearToLab(LINEAR[r] ?? 0, LINEAR[g] ?? 0, LINEAR[b] ?? 0);
+}
+
+/** CIELAB (D65) of a linear-light sRGB colour (components 0–1). */
+function linearToLab(lr: number, lg: number, lb: number): [number, number, number] {
   const x = 0.4124564 * lr + 0.3575761 * lg + 0.1804375 * lb;
   const y = 0.2126729 * lr + 0.7151522 * lg + 0.072175 * lb;
   const z = 0.0193339 * lr + 0.119192 * lg + 0.9503041 * lb;
@@ -304,16 +306,15 @@ function labGridOfBoxes({ sums, area }: BoxSums): number[] {
   for (let by = 0; by < HASH_INPUT; by++) {
     for (let bx = 0; bx < HASH_INPUT; bx++) {
       const i = (by * HASH_INPUT + bx) * 3;
-      const lr = linear(sums[i] as number);
-      const lg = linear(sums[i + 1] as number);
-      const lb = linear(sums[i + 2] as number);
-      const fx = labF((0.4124564 * lr + 0.3575761 * lg + 0.1804375 * lb) / XN);
-      const fy = labF((0.2126729 * lr + 0.7151522 * lg + 0.072175 * lb) / YN);
-      const fz = labF((0.0193339 * lr + 0.119192 * lg + 0.9503041 * lb) / ZN);
+      const [l, a, b] = linearToLab(
+        linear(sums[i] as number),
+        linear(sums[i + 1] as number),
+        linear(sums[i + 2] as number),
+      );
       const o = (Math.floor(by / perCell) * cells + Math.floor(bx / perCell)) * 3;
-      acc[o] = (acc[o] as number) + 116 * fy - 16;
-      acc[o + 1] = (acc[o + 1] as number) + 500 * (fx - fy);
-      acc[o + 2] = (acc[o + 2] as number) + 200 * (fy - fz);
+      acc[o] = (acc[o] as number) + l;
+      acc[o + 1] = (acc[o + 1] as number) + a;
+      acc[o + 2] = (acc[o + 2] as number) + b;
     }
   }
   return Array.from(acc, (v) => round2(v / (perCell * perCell)));

@@ -395,9 +395,9 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
       string
     >;
     // Most stores are of new photos: asked without an exception for the missing file.
-    if (!statSync(absolute.original, { throwIfNoEntry: false })) return null;
+    const originalStat = statSync(absolute.original, { throwIfNoEntry: false });
+    if (!originalStat) return null;
     try {
-      const originalStat = await stat(absolute.original);
       await stat(absolute.tile);
       // Fresh mtime: a sweep running now must not take the directory this call is handing out.
       const now = new Date();

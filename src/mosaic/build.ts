@@ -272,13 +272,6 @@ export async function buildMosaic(
     // beside the auction, which runs on this thread (2,000 photos: the match and the tiles done
     // in 2.3–2.4 s, against 2.8–2.9 s decoding at the same time as the matrix).
     let decoding: Promise<Map<number, Buffer>> | undefined;
-    const startDecoding = (): Promise<Map<number, Buffer>> => {
-      if (!decoding) {
-        decoding = decodeAll();
-        decoding.catch(() => undefined);
-      }
-      return decoding;
-    };
     const matching = matchCells({
       cols,
       rows,
@@ -296,13 +289,17 @@ export async function buildMosaic(
       minDistance: options.minDistance,
       workers: options.workers,
       onCosts: () => {
-        if (!decodedTiles) startDecoding();
+        if (decodedTiles) return;
+        decoding ??= decodeAll();
+        // Awaited below once the match is done; a failed match must not leave it unhandled.
+        decoding.catch(() => undefined);
       },
     });
     if (!decodedTiles) {
       // A match that fails fails the build here, before any tile is decoded if it failed early.
       await matching;
-      decodedTiles = await startDecoding();
+      decoding ??= decodeAll();
+      decodedTiles = await decoding;
       lap('tiles');
     }
     // Progress reads in order: every tile, then the match.
