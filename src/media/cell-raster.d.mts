@@ -9,7 +9,5 @@ export function encodeCellRaster(
   channels: number,
 ): Buffer | null;
 
-export function isCellRaster(bytes: Buffer): boolean;
-
 /** The raster's side and RGB pixels, or null unless the file is whole and intact. */
 export function readCellRaster(bytes: Buffer): { side: number; data: Buffer } | null;

@@ -41,14 +41,9 @@ export function encodeCellRaster(pixels, width, height, channels) {
   return out;
 }
 
-/** Whether these bytes start like a cell raster (whole or not). */
-export function isCellRaster(bytes) {
-  return bytes.length >= HEADER && bytes.readUInt32LE(0) === MAGIC;
-}
-
 /** The raster's side and RGB pixels, or null unless the file is whole and intact. */
 export function readCellRaster(bytes) {
-  if (!isCellRaster(bytes)) return null;
+  if (bytes.length < HEADER || bytes.readUInt32LE(0) !== MAGIC) return null;
   const side = bytes.readUInt16LE(4);
   if (bytes.readUInt16LE(6) !== 3 || side < 1 || bytes.length !== HEADER + side * side * 3) return null;
   if (checksum(bytes, HEADER, bytes.length) !== bytes.readUInt32LE(8)) return null;
