@@ -44,6 +44,7 @@ const { values, positionals } = parseArgs({
     out: { type: 'string', default: '/tmp/standwall-mosaic-crops.jpg' },
     // Each photo shown whole at least once: in the cell where that costs least, the crop gives way.
     'full-once': { type: 'boolean', default: false },
+    'whole-first': { type: 'boolean', default: false },
   },
 });
 const dataDir = positionals[0];
@@ -115,6 +116,7 @@ for (const [k, [x0, y0, side]] of crops.entries()) {
 }
 
 const cap = Number(values.cap);
+const firstHeld = new Uint8Array(cells);
 const won = auction(
   cheapest as Float32Array,
   cells,
@@ -123,7 +125,13 @@ const won = auction(
   cols,
   defaultMinDistance(cells, cap) ** 2,
   cells >= count,
+  values['whole-first'] ? (whole as Float32Array) : undefined,
+  firstHeld,
 );
+if (values['whole-first']) {
+  const wholeCrop = crops.findIndex(([, , side]) => side === CELL_SIDE);
+  for (let c = 0; c < cells; c++) if (firstHeld[c] === 1) cropOf[c * count + (won[c] as number)] = wholeCrop;
+}
 if (values['full-once']) {
   if (!whole) throw new Error('--full-once needs zoom 1 among --zooms');
   // For each photo never shown whole, the one of its cells where showing it whole costs least.
