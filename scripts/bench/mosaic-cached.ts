@@ -29,6 +29,7 @@ const { values, positionals } = parseArgs({
     cols: { type: 'string', default: '100' },
     rows: { type: 'string', default: '75' },
     width: { type: 'string', default: '8000' },
+    crop: { type: 'string' },
   },
 });
 const spec = positionals[0] ?? process.env.MOSAIC_CORPUS ?? '/tmp/corpus';
@@ -64,7 +65,14 @@ try {
   const t = performance.now();
   const result = await buildMosaic(
     { db: ctx.db, mediaDir: ctx.settings.mediaDir },
-    { out, target, grid: { cols, rows }, width: Number(values.width), blend: Number(values.blend) },
+    {
+      out,
+      target,
+      grid: { cols, rows },
+      width: Number(values.width),
+      blend: Number(values.blend),
+      crop: values.crop === undefined ? undefined : Number(values.crop),
+    },
   );
   const seconds = (performance.now() - t) / 1000;
   const [score] = await scoreFiles(target, [out], [1000, 750]);

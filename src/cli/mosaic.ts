@@ -8,7 +8,8 @@ import { runCli, UsageError } from './run.ts';
 
 const USAGE = `usage: npm run mosaic -- --out FILE [--target FILE] [--cells N | --grid COLSxROWS] [--width PX]
                         [--blend 0-100] [--include-unconsented] [--collage time|colour]
-                        [--max-repeats N] [--min-distance CELLS] [--no-viewer] [--viewer-url URL] [--title TEXT]
+                        [--max-repeats N] [--min-distance CELLS] [--crop PERCENT]
+                        [--no-viewer] [--viewer-url URL] [--title TEXT]
   --out FILE              the image: .jpg, .png or .tif; manifest, credits and viewer are written beside it
   --target FILE           a JPEG or PNG to reproduce (default: a built-in peace symbol)
   --cells N               about N cells, following the target's aspect (default: 4 per photo, 100–7,500)
@@ -16,6 +17,9 @@ const USAGE = `usage: npm run mosaic -- --out FILE [--target FILE] [--cells N | 
   --blend 0-100           move each pixel this far toward the target (default 0)
   --include-unconsented   also use photos without print consent: for on-screen use only
   --collage time|colour   a plain grid of every photo instead of a mosaic
+  --crop PERCENT          let a cell show a square part of a photo, down to this part of its side
+                          (35 looks closest to the target), where that fits better; every photo
+                          shown is still shown whole once (default 100: whole photos only)
   --viewer-url URL        public address of the viewer, for the QR code on the credits page`;
 
 function int(name: string, value: string | undefined): number | undefined {
@@ -38,6 +42,7 @@ runCli(async () => {
       collage: { type: 'string' },
       'max-repeats': { type: 'string' },
       'min-distance': { type: 'string' },
+      crop: { type: 'string' },
       'no-viewer': { type: 'boolean', default: false },
       'viewer-url': { type: 'string' },
       title: { type: 'string' },
@@ -74,6 +79,7 @@ runCli(async () => {
     collage,
     maxRepeats: int('max-repeats', values['max-repeats']),
     minDistance: int('min-distance', values['min-distance']),
+    crop: int('crop', values.crop),
     deepZoom: !values['no-viewer'],
     viewerUrl: values['viewer-url'],
     title: values.title,
@@ -115,6 +121,8 @@ runCli(async () => {
     out.write(`photos shown:  ${stats.photosShown} of ${stats.photos} (${stats.supporters} supporters)\n`);
     if (stats.kind === 'mosaic') {
       out.write(`repeats:       at most ${stats.maxRepeats}, at least ${stats.minDistance} cells apart\n`);
+      if (stats.cropped > 0)
+        out.write(`crops:         ${stats.cropped} of ${stats.cells} cells show part of a photo\n`);
     }
     out.write(`manifest:      ${files.manifestJson}, ${files.manifestCsv}\n`);
     out.write(`credits:       ${files.credits}\n`);

@@ -23,7 +23,7 @@ const geometries = new Map();
  * The windows over a `side`×`side` grid: per axis, WINDOWS normalized 1-D weight rows (`side`
  * each, zero outside [from, to)). A window's 2-D weights are the product of a row's and a column's.
  */
-function geometry(lightness) {
+export function geometry(lightness) {
   const side = Math.round(Math.sqrt(lightness));
   if (side * side !== lightness) return null;
   let g = geometries.get(side);
@@ -230,7 +230,7 @@ function windowSsim10(cell, o, cStats, cAt, rows, rb, pStats, pAt, geo, c1, c2) 
 }
 
 /** Σ of l · cs over the three windows of window row r, given their weighted sums of photo × cell. */
-function windowRowSsim(e0, e1, e2, r, cStats, cAt, pStats, pAt, c1, c2) {
+export function windowRowSsim(e0, e1, e2, r, cStats, cAt, pStats, pAt, c1, c2) {
   let sum = 0;
   for (let k = 0; k < WINDOWS; k++) {
     const at = 4 + 2 * (r * WINDOWS + k);
@@ -249,7 +249,7 @@ function windowRowSsim(e0, e1, e2, r, cStats, cAt, pStats, pAt, c1, c2) {
  * may be anything when weightS and structure are 0): SSIM over the whole cell, or with `fine`
  * (windowSsim's sum), over the windows.
  */
-function lightnessCost(sl, fine, cStats, c, pStats, p, metric) {
+export function lightnessCost(sl, fine, cStats, c, pStats, p, metric) {
   const { lightness: n, weightL, weightS, structure, c1, c2 } = metric;
   const my = cStats[c * STATS];
   const mx = pStats[p * STATS];
@@ -269,7 +269,7 @@ function lightnessCost(sl, fine, cStats, c, pStats, p, metric) {
 }
 
 /** Σ (Δ)² over values [from, to) of the vectors at o and q. */
-function squares(cell, o, lib, q, from, to) {
+export function squares(cell, o, lib, q, from, to) {
   let s = 0;
   for (let j = from; j < to; j++) {
     const d = cell[o + j] - lib[q + j];
@@ -432,7 +432,7 @@ const bases = new Map();
  * The first `kept` rows of the orthonormal 2-D DCT-II of a side×side grid (`lightness` values),
  * lowest frequencies first (by u + v, then v): kept × lightness.
  */
-function dctBasis(lightness, kept) {
+export function dctBasis(lightness, kept) {
   const key = `${lightness}/${kept}`;
   let basis = bases.get(key);
   if (basis) return basis;
@@ -465,7 +465,7 @@ function dctBasis(lightness, kept) {
  * basis is orthonormal, so Σ (ΔL)² over the grid is Σ (Δ coefficient)² over all coefficients:
  * the kept ones give the broad shape exactly, at a fraction of the 100 products per pair.
  */
-function lowFrequencies(vectors, from, to, values, lightness, basis, kept) {
+export function lowFrequencies(vectors, from, to, values, lightness, basis, kept) {
   const width = kept + values - lightness;
   const out = new Float64Array((to - from) * width);
   const rest = new Float64Array(to - from);

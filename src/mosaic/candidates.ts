@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { costRows, type Metric, topCandidates } from './candidates-kernel.mjs';
+import { cropRows } from './crops-kernel.mjs';
 
 export interface Candidates {
   k: number;
@@ -101,4 +102,42 @@ export async function costMatrix(
     () => undefined,
   );
   return out;
+}
+
+export interface CropCosts {
+  /** cells × photos: the cost of each photo's best view in each cell (the whole photo or a crop). */
+  best: Float32Array;
+  /** cells × photos: which view that is, 0 for the whole photo and k + 1 for crop k. */
+  viewOf: Uint8Array;
+}
+
+/**
+ * Each photo's best view in each cell, starting from the whole photos' cost matrix `whole`:
+ * every cell's `nearest` crops (of `views`, photos × crops feature vectors; see cropRows in
+ * crops-kernel.mjs) are costed, on `workers` threads, and beat the whole photo where they fit
+ * better. The numbers do not depend on the split.
+ */
+export async function cropCosts(
+  target: Float32Array,
+  views: Float32Array,
+  crops: number,
+  cells: number,
+  photos: number,
+  metric: Metric,
+  nearest: number,
+  whole: Float32Array,
+  workers = availableParallelism(),
+): Promise<CropCosts> {
+  const best = new Float32Array(new SharedArrayBuffer(cells * photos * 4));
+  best.set(whole);
+  const viewOf = new Uint8Array(new SharedArrayBuffer(cells * photos));
+  await inRanges(
+    cells,
+    photos * crops,
+    workers,
+    () => cropRows(target, views, crops, photos, metric, 0, cells, nearest, best, viewOf),
+    { job: 'crops', target, views, crops, photos, metric, nearest, best, viewOf },
+    () => undefined,
+  );
+  return { best, viewOf };
 }

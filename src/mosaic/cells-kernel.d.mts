@@ -36,3 +36,15 @@ export function areaResize(
   dw: number,
   dh: number,
 ): Buffer;
+
+/**
+ * Square crops of one photo at cell size, one per entry of `views`: 0 the whole photo, k + 1
+ * crops[k] ([x0, y0, side] in the 128 px cell raster), cut from the raster or the tile.
+ */
+export function cropCellsWith(
+  sharp: typeof sharpModule,
+  source: CellSource,
+  crops: ReadonlyArray<readonly [number, number, number]>,
+  views: readonly number[],
+  width: number,
+): Promise<Buffer[]>;

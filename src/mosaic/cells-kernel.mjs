@@ -1,7 +1,7 @@
 // Photos at mosaic cell size, in plain JavaScript so that the build's decode worker threads
 // (cells-worker.mjs) start without a TypeScript loader; typed in cells-kernel.d.mts.
 import { readFileSync } from 'node:fs';
-import { readCellRaster } from '../media/cell-raster.mjs';
+import { CELL_SIDE, readCellRaster } from '../media/cell-raster.mjs';
 
 /**
  * One photo at cell size from where the build found it: a file, or a cell raster (see
@@ -20,6 +20,68 @@ export async function decodeSourceWith(sharp, source, width, height) {
     return coverResize(raster.data, raster.side, raster.side, width, height);
   }
   return decodeCellWith(sharp, readFileSync(source.tile), width, height);
+}
+
+/**
+ * Square crops of one photo at cell size (square cells), one buffer per entry of `views`: view 0
+ * is the whole photo (decodeSourceWith), view k + 1 is crops[k] = [x0, y0, side] in the 128 px
+ * cell raster's pixels. A crop is cut from the raster when it holds enough pixels for the cell,
+ * else from the tile (decoded once, the same square at its own scale), so that a crop is never
+ * enlarged where the tile has the pixels.
+ */
+export async function cropCellsWith(sharp, source, crops, views, width) {
+  const out = [];
+  let raster;
+  let tile;
+  for (const view of views) {
+    if (view === 0) {
+      out.push(await decodeSourceWith(sharp, source, width, width));
+      continue;
+    }
+    const [x0, y0, side] = crops[view - 1];
+    if (raster === undefined) {
+      raster = null;
+      if (typeof source === 'object') {
+        try {
+          raster = readCellRaster(readFileSync(source.raster));
+        } catch (error) {
+          if (error?.code !== 'ENOENT') throw error;
+        }
+      }
+    }
+    if (raster && raster.side === CELL_SIDE && side >= width) {
+      out.push(areaResize(raster.data, CELL_SIDE, x0, y0, side, side, width, width));
+      continue;
+    }
+    if (tile === undefined) {
+      const bytes = readFileSync(typeof source === 'object' ? source.tile : source);
+      const decoded = await sharp(bytes, { failOn: 'none' })
+        .flatten({ background: '#ffffff' })
+        .toColourspace('srgb')
+        .removeAlpha()
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      tile = decoded;
+    }
+    // The tile is the same square as the raster (both are the photo's centred square).
+    const { data, info } = tile;
+    const scale = Math.min(info.width, info.height) / CELL_SIDE;
+    const left = Math.floor((info.width - Math.min(info.width, info.height)) / 2);
+    const top = Math.floor((info.height - Math.min(info.width, info.height)) / 2);
+    const tx = left + Math.round(x0 * scale);
+    const ty = top + Math.round(y0 * scale);
+    const ts = Math.max(1, Math.min(Math.round(side * scale), info.width - tx, info.height - ty));
+    if (ts >= width) out.push(areaResize(data, info.width, tx, ty, ts, ts, width, width));
+    else {
+      const resized = await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
+        .extract({ left: tx, top: ty, width: ts, height: ts })
+        .resize(width, width)
+        .raw()
+        .toBuffer();
+      out.push(Buffer.from(new Uint8Array(resized).buffer));
+    }
+  }
+  return out;
 }
 
 /** The largest centred region of the cell's shape (what sharp's cover + centre keeps), by area. */

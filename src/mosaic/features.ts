@@ -200,3 +200,159 @@ export function mosaicGrid(img: Pixels): number[] {
   regionFeatures(rgb, width, 0, 0, width, height, out, 0);
   return Array.from(out, (v) => Math.round(v * 100) / 100 + 0);
 }
+
+/** A square part of a photo's cell raster: its left and top edges and side, in raster pixels. */
+export type Crop = readonly [x0: number, y0: number, side: number];
+
+/**
+ * The features of several square crops of one RGB raster (`side` pixels square), written to
+ * `out` from `offset`, one vector after another: the same values as `regionFeatures` on each
+ * crop (up to rounding), from one summed-area table of the raster instead of a pass over each
+ * crop's pixels. Area weights at fractional block edges are exact: the table is interpolated
+ * linearly along each axis, as the area of a constant pixel grows linearly.
+ */
+export function cropFeatures(
+  data: Uint8Array,
+  side: number,
+  crops: readonly Crop[],
+  out: Float32Array,
+  offset: number,
+): void {
+  const rgb = summedAreas(data, side, 3);
+  const luma = summedAreas(data, side, 1);
+  let o = offset;
+  for (const [x0, y0, s] of crops) {
+    const lumaCorners = cornerSums(luma, side, 1, x0, y0, s, LUMA_GRID);
+    const area = (s / LUMA_GRID) ** 2;
+    const n = LUMA_GRID + 1;
+    for (let gy = 0; gy < LUMA_GRID; gy++) {
+      for (let gx = 0; gx < LUMA_GRID; gx++) {
+        const i = gy * n + gx;
+        out[o++] =
+          (((lumaCorners[i + n + 1] as number) -
+            (lumaCorners[i + n] as number) -
+            (lumaCorners[i + 1] as number) +
+            (lumaCorners[i] as number)) /
+            area) *
+          Y_SCALE;
+      }
+    }
+    const chroma = cornerSums(rgb, side, 3, x0, y0, s, CHROMA_GRID);
+    const chromaArea = (s / CHROMA_GRID) ** 2;
+    for (let gy = 0; gy < CHROMA_GRID; gy++) {
+      for (let gx = 0; gx < CHROMA_GRID; gx++) {
+        blockMean(chroma, CHROMA_GRID, gx, gy, chromaArea);
+        const [, a, b] = srgbToLab(byte(mean[0] as number), byte(mean[1] as number), byte(mean[2] as number));
+        out[o++] = a * AB_SCALE;
+        out[o++] = b * AB_SCALE;
+      }
+    }
+  }
+}
+
+const mean = new Float64Array(3);
+
+/** The mean colour of block (gx, gy) of an n×n grid, from its (n + 1)² corner sums. */
+function blockMean(corners: Float64Array, n: number, gx: number, gy: number, area: number): void {
+  const i = (gy * (n + 1) + gx) * 3;
+  const below = i + (n + 1) * 3;
+  for (let ch = 0; ch < 3; ch++) {
+    mean[ch] =
+      ((corners[below + 3 + ch] as number) -
+        (corners[below + ch] as number) -
+        (corners[i + 3 + ch] as number) +
+        (corners[i + ch] as number)) /
+      area;
+  }
+}
+
+const cornerScratch = new Map<string, Float64Array>();
+
+/**
+ * A summed-area table of `channels` channels at the (n + 1)² corners of an n×n grid over the
+ * crop: interpolated linearly along each axis, as the area of a constant pixel grows linearly.
+ */
+function cornerSums(
+  table: Float64Array,
+  side: number,
+  channels: number,
+  x0: number,
+  y0: number,
+  s: number,
+  n: number,
+): Float64Array {
+  const key = `${n}/${channels}`;
+  let out = cornerScratch.get(key);
+  if (!out) {
+    out = new Float64Array((n + 1) * (n + 1) * channels);
+    cornerScratch.set(key, out);
+  }
+  const stride = (side + 1) * channels;
+  for (let gy = 0; gy <= n; gy++) {
+    const y = y0 + (gy * s) / n;
+    const iy = Math.min(Math.floor(y), side - 1);
+    const fy = y - iy;
+    for (let gx = 0; gx <= n; gx++) {
+      const x = x0 + (gx * s) / n;
+      const ix = Math.min(Math.floor(x), side - 1);
+      const fx = x - ix;
+      const i = iy * stride + ix * channels;
+      const o = (gy * (n + 1) + gx) * channels;
+      for (let ch = 0; ch < channels; ch++) {
+        const a = table[i + ch] as number;
+        const b = table[i + channels + ch] as number;
+        const c = table[i + stride + ch] as number;
+        const d = table[i + stride + channels + ch] as number;
+        out[o + ch] = a + (b - a) * fx + (c - a) * fy + (a - b - c + d) * fx * fy;
+      }
+    }
+  }
+  return out;
+}
+
+const tables = new Map<number, Float64Array>();
+
+/**
+ * (side + 1)² sums of 3 channels (RGB) or 1 (luma, as the features weigh it): entry (y, x)
+ * holds the sum of every pixel above and left of it. Reused between calls.
+ */
+function summedAreas(data: Uint8Array, side: number, channels: 1 | 3): Float64Array {
+  const stride = (side + 1) * channels;
+  const size = (side + 1) * stride;
+  let table = tables.get(channels);
+  if (table?.length !== size) {
+    table = new Float64Array(size);
+    tables.set(channels, table);
+  }
+  table.fill(0, 0, stride);
+  for (let y = 0; y < side; y++) {
+    const row = (y + 1) * stride;
+    const above = y * stride;
+    let i = y * side * 3;
+    if (channels === 1) {
+      let sum = 0;
+      table[row] = 0;
+      for (let x = 1; x <= side; x++, i += 3) {
+        sum +=
+          0.299 * (data[i] as number) + 0.587 * (data[i + 1] as number) + 0.114 * (data[i + 2] as number);
+        table[row + x] = (table[above + x] as number) + sum;
+      }
+      continue;
+    }
+    let r = 0;
+    let g = 0;
+    let b = 0;
+    table[row] = 0;
+    table[row + 1] = 0;
+    table[row + 2] = 0;
+    for (let o = 3; o <= side * 3; o += 3, i += 3) {
+      r += data[i] as number;
+      g += data[i + 1] as number;
+      b += data[i + 2] as number;
+      table[row + o] = (table[above + o] as number) + r;
+      table[row + o + 1] = (table[above + o + 1] as number) + g;
+      table[row + o + 2] = (table[above + o + 2] as number) + b;
+    }
+  }
+  return table;
+}

@@ -22,6 +22,7 @@ export type StoredMosaicOptions = Pick<
   | 'collage'
   | 'maxRepeats'
   | 'minDistance'
+  | 'crop'
   | 'deepZoom'
   | 'viewerUrl'
   | 'title'

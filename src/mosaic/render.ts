@@ -1,7 +1,14 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { sharp } from '../media/sharp-loaders.ts';
-import { areaResize, type CellSource, decodeCellWith, decodeSourceWith } from './cells-kernel.mjs';
+import {
+  areaResize,
+  type CellSource,
+  cropCellsWith,
+  decodeCellWith,
+  decodeSourceWith,
+} from './cells-kernel.mjs';
+import type { Crop } from './features.ts';
 import type { Rgb } from './target.ts';
 
 export { areaResize, type CellSource };
@@ -28,6 +35,9 @@ export interface RenderInput {
   sources: CellSource[];
   /** Tiles already decoded at cell size (see decodeTiles); the others are decoded here. */
   tiles?: Map<number, Buffer>;
+  /** Per cell, the view of its photo (0 whole, k + 1 a crop): see cropTiles, which gave `crops`. */
+  views?: Uint8Array;
+  crops?: Map<number, Buffer>;
   /** 0–1: each output pixel moves this far toward the target at that point. */
   blend?: number;
   /** The target raster the blend moves toward (any size: sampled bilinearly). */
@@ -55,42 +65,90 @@ export async function decodeTiles(
   keep = true,
 ): Promise<Map<number, Buffer>> {
   const tiles = new Map<number, Buffer>();
-  const queue = [...new Set(used)].sort((a, b) => a - b);
-  const take = (p: number, data: Buffer): void => {
+  const jobs = [...new Set(used)].sort((a, b) => a - b).map((photo) => ({ photo }));
+  await decodeJobs(jobs, sources, width, height, null, (p, _view, data) => {
     onDecoded?.(p, data);
     if (keep) tiles.set(p, data);
     onTile?.();
-  };
-  const threads = Math.min(availableParallelism(), Math.floor(queue.length / WORKER_MIN_TILES));
+  });
+  return tiles;
+}
+
+/** The key of photo p's view in the map cropTiles returns (views are below 256). */
+export const viewKey = (photo: number, view: number): number => photo * 256 + view;
+
+/**
+ * Square cells of the views that `views` lists per photo (0 the whole photo, k + 1 crops[k]:
+ * see cropCellsWith in cells-kernel.mjs), keyed by viewKey; on worker threads like decodeTiles.
+ */
+export async function cropTiles(
+  sources: CellSource[],
+  views: Map<number, number[]>,
+  crops: readonly Crop[],
+  width: number,
+  onTile?: () => void,
+): Promise<Map<number, Buffer>> {
+  const tiles = new Map<number, Buffer>();
+  const jobs = [...views.keys()].sort((a, b) => a - b).map((photo) => ({ photo, views: views.get(photo) }));
+  await decodeJobs(jobs, sources, width, width, crops, (p, view, data) => {
+    tiles.set(viewKey(p, view), data);
+    onTile?.();
+  });
+  return tiles;
+}
+
+interface DecodeJob {
+  photo: number;
+  /** Views to cut (see cropTiles); absent: the whole photo at width × height. */
+  views?: number[] | undefined;
+}
+
+/** Runs decode jobs here or, when there are many, on worker threads; `take` sees each cell. */
+async function decodeJobs(
+  jobs: DecodeJob[],
+  sources: CellSource[],
+  width: number,
+  height: number,
+  crops: readonly Crop[] | null,
+  take: (photo: number, view: number, data: Buffer) => void,
+): Promise<void> {
+  const threads = Math.min(availableParallelism(), Math.floor(jobs.length / WORKER_MIN_TILES));
   if (threads >= 2) {
-    await decodeInWorkers(queue, sources, width, height, threads, take);
-    return tiles;
+    await decodeInWorkers(jobs, sources, width, height, crops, threads, take);
+    return;
   }
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < queue.length) {
-      const p = queue[next++] as number;
+    while (next < jobs.length) {
+      const { photo, views } = jobs[next++] as DecodeJob;
+      const source = sources[photo] as CellSource;
       // Files are read synchronously: a few KB from the page cache, where four round trips
       // through the libuv pool per file (open, stat, read, close) held up the decodes.
-      take(p, await decodeSourceWith(sharp, sources[p] as CellSource, width, height));
+      if (!views) take(photo, 0, await decodeSourceWith(sharp, source, width, height));
+      else {
+        const cells = await cropCellsWith(sharp, source, crops ?? [], views, width);
+        for (const [i, view] of views.entries()) take(photo, view, cells[i] as Buffer);
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(2, availableParallelism()) * 2 }, worker));
-  return tiles;
 }
 
 const describe = (source: CellSource | undefined): string =>
   typeof source === 'object' ? source.tile : String(source);
 
-/** decodeTiles' work on `threads` worker threads, each given its share of the photos at once. */
+/** decodeJobs' work on `threads` worker threads, each given its share of the photos at once. */
 function decodeInWorkers(
-  queue: number[],
+  queue: DecodeJob[],
   sources: CellSource[],
   width: number,
   height: number,
+  crops: readonly Crop[] | null,
   threads: number,
-  take: (photo: number, data: Buffer) => void,
+  take: (photo: number, view: number, data: Buffer) => void,
 ): Promise<void> {
+  let expected = 0;
+  for (const job of queue) expected += job.views?.length ?? 1;
   return new Promise((resolve, reject) => {
     const workers: Worker[] = [];
     let done = 0;
@@ -102,29 +160,31 @@ function decodeInWorkers(
       if (error) reject(error);
       else resolve();
     };
+    if (expected === 0) settle();
     for (let i = 0; i < threads; i++) {
       const jobs = queue
         .filter((_, k) => k % threads === i)
-        .map((photo) => ({ photo, source: sources[photo] }));
+        .map(({ photo, views }) => ({ photo, views, source: sources[photo] }));
+      const share = jobs.reduce((n, job) => n + (job.views?.length ?? 1), 0);
       const w = new Worker(new URL('./cells-worker.mjs', import.meta.url), {
-        workerData: { width, height, jobs },
+        workerData: { width, height, crops, jobs },
       });
       workers.push(w);
       let delivered = 0;
-      w.on('message', (m: { photo: number; data?: Uint8Array; error?: string }) => {
+      w.on('message', (m: { photo: number; view?: number; data?: Uint8Array; error?: string }) => {
         if (settled) return;
         if (!m.data) {
           settle(new Error(`${describe(sources[m.photo])}: ${m.error ?? 'not decoded'}`));
           return;
         }
         delivered++;
-        take(m.photo, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
-        if (++done === queue.length) settle();
+        take(m.photo, m.view ?? 0, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
+        if (++done === expected) settle();
       });
       w.on('error', (error) => settle(error));
       // A worker ends when its share is done; before that, it died.
       w.on('exit', (code) => {
-        if (delivered < jobs.length) settle(new Error(`a cell decoding worker stopped (exit code ${code})`));
+        if (delivered < share) settle(new Error(`a cell decoding worker stopped (exit code ${code})`));
       });
     }
   });
@@ -142,7 +202,9 @@ export async function renderCanvas(input: RenderInput): Promise<Rgb> {
   const height = rows * ch;
   const tiles = new Map(input.tiles);
   const missing = new Set<number>();
-  for (const p of assignment) if (p >= 0 && !tiles.has(p)) missing.add(p);
+  assignment.forEach((p, c) => {
+    if (p >= 0 && !input.views?.[c] && !tiles.has(p)) missing.add(p);
+  });
   for (const [p, data] of await decodeTiles(sources, missing, cw, ch, input.onTile)) tiles.set(p, data);
 
   const canvas = Buffer.allocUnsafe(width * height * 3);
@@ -154,7 +216,10 @@ export async function renderCanvas(input: RenderInput): Promise<Rgb> {
   for (let row = 0; row < rows; row++) {
     for (let col = 0; col < cols; col++) {
       const p = assignment[row * cols + col] as number;
-      const tile = p >= 0 ? (tiles.get(p) as Buffer) : blank;
+      const view = input.views?.[row * cols + col] ?? 0;
+      const tile =
+        p < 0 ? blank : view > 0 ? (input.crops?.get(viewKey(p, view)) as Buffer) : (tiles.get(p) as Buffer);
+      if (!tile) throw new Error(`no cell for photo ${p}, view ${view}`);
       let o = (row * ch * width + col * cw) * 3;
       for (let y = 0; y < ch; y++) {
         tile.copy(canvas, o, y * rowBytes, (y + 1) * rowBytes);

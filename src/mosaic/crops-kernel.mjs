@@ -1,0 +1,294 @@
+// Crops in the match: each photo may also be shown as a square part of itself (a "view"), and a
+// cell takes the photo whose best view fits it best. Every view of every photo cannot be costed
+// in every cell (2,000 photos × 27 crops × 7,500 cells is 400 M pairs), so each cell's nearest
+// views are found first by a few numbers that carry most of the cost (mean luma, the lowest
+// luma frequencies, mean colour) in a k-d tree, and only those are costed exactly. Plain
+// JavaScript, like candidates-kernel.mjs, so that worker threads run it without a loader.
+import {
+  dctBasis,
+  geometry,
+  lightnessCost,
+  lowFrequencies,
+  STATS,
+  squares,
+  vectorStats,
+  windowRowSsim,
+} from './candidates-kernel.mjs';
+
+/** Lowest luma frequencies (after the mean) in the search's numbers. */
+const SEARCH_AC = 5;
+/** The search's numbers per vector: the luma grid's DC, SEARCH_AC frequencies, mean a and b. */
+const SEARCH = 1 + SEARCH_AC + 2;
+/** Views per k-d tree leaf. */
+const LEAF = 12;
+
+/** Per vector, the SEARCH numbers the tree sorts on (see SEARCH). */
+function searchVectors(vectors, count, values, lightness, stats) {
+  const kept = 1 + SEARCH_AC;
+  const basis = dctBasis(lightness, kept);
+  const low = lowFrequencies(vectors, 0, count, values, lightness, basis, kept).vectors;
+  const width = kept + values - lightness;
+  const out = new Float64Array(count * SEARCH);
+  for (let v = 0; v < count; v++) {
+    for (let k = 0; k < kept; k++) out[v * SEARCH + k] = low[v * width + k];
+    out[v * SEARCH + kept] = stats[v * STATS + 1];
+    out[v * SEARCH + kept + 1] = stats[v * STATS + 2];
+  }
+  return out;
+}
+
+/**
+ * A k-d tree over `count` points of SEARCH numbers: nodes split at the median of their widest
+ * coordinate, measured in what it weighs in the search (`scale`, per coordinate), so that the
+ * splits follow the numbers that decide the distance. Node n covers order[start[n], end[n]); an inner node's children are left[n] and
+ * right[n]; a leaf's dim is -1.
+ */
+function buildTree(points, count, scale) {
+  const order = Int32Array.from({ length: count }, (_, i) => i);
+  // Halving stops below LEAF + 1 points, so a leaf holds more than LEAF / 2: fewer than
+  // 2 · count / LEAF + 1 leaves, and one inner node fewer than leaves.
+  const capacity = 4 * Math.ceil(count / LEAF) + 4;
+  const start = new Int32Array(capacity);
+  const end = new Int32Array(capacity);
+  const dim = new Int8Array(capacity).fill(-1);
+  const split = new Float64Array(capacity);
+  const left = new Int32Array(capacity);
+  const right = new Int32Array(capacity);
+  let nodes = 0;
+  const build = (from, to) => {
+    const n = nodes++;
+    start[n] = from;
+    end[n] = to;
+    if (to - from <= LEAF) return n;
+    let widest = 0;
+    let spread = -1;
+    for (let d = 0; d < SEARCH; d++) {
+      let lo = Number.POSITIVE_INFINITY;
+      let hi = Number.NEGATIVE_INFINITY;
+      for (let i = from; i < to; i++) {
+        const x = points[order[i] * SEARCH + d];
+        if (x < lo) lo = x;
+        if (x > hi) hi = x;
+      }
+      const wide = (hi - lo) * (hi - lo) * scale[d];
+      if (wide > spread) [spread, widest] = [wide, d];
+    }
+    if (spread <= 0) return n;
+    const mid = (from + to) >> 1;
+    selectBy(order, points, widest, from, to - 1, mid);
+    dim[n] = widest;
+    split[n] = points[order[mid] * SEARCH + widest];
+    left[n] = build(from, mid);
+    right[n] = build(mid, to);
+    return n;
+  };
+  build(0, count);
+  return { order, start, end, dim, split, left, right };
+}
+
+/** Reorders order[lo..hi] so that order[k] holds the point k-th smallest in coordinate d. */
+function selectBy(order, points, d, lo, hi, k) {
+  while (lo < hi) {
+    const pivot = points[order[(lo + hi) >> 1] * SEARCH + d];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (points[order[i] * SEARCH + d] < pivot) i++;
+      while (points[order[j] * SEARCH + d] > pivot) j--;
+      if (i <= j) {
+        const t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
+/**
+ * The `m` points nearest `query` by Σ weight[d] (Δd)², into idx (unordered); returns how many.
+ * The far side of a split is visited only if its nearest possible point could still be among
+ * them (the distance to the cell's box grows one coordinate at a time).
+ */
+function nearestInTree(tree, points, query, weight, m, idx, dist) {
+  const { order, start, end, dim, split, left, right } = tree;
+  let n = 0;
+  let worst = Number.POSITIVE_INFINITY;
+  const offsets = new Float64Array(SEARCH);
+  // Max-heap of the best m by distance.
+  const push = (v, d) => {
+    if (n < m) {
+      let i = n++;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (dist[parent] >= d) break;
+        dist[i] = dist[parent];
+        idx[i] = idx[parent];
+        i = parent;
+      }
+      dist[i] = d;
+      idx[i] = v;
+    } else {
+      let i = 0;
+      for (;;) {
+        let child = 2 * i + 1;
+        if (child >= m) break;
+        if (child + 1 < m && dist[child + 1] > dist[child]) child++;
+        if (dist[child] <= d) break;
+        dist[i] = dist[child];
+        idx[i] = idx[child];
+        i = child;
+      }
+      dist[i] = d;
+      idx[i] = v;
+    }
+    if (n === m) worst = dist[0];
+  };
+  const visit = (node, reach) => {
+    const d = dim[node];
+    if (d < 0) {
+      for (let i = start[node]; i < end[node]; i++) {
+        const v = order[i];
+        let s = 0;
+        for (let k = 0; k < SEARCH; k++) {
+          const x = points[v * SEARCH + k] - query[k];
+          s += weight[k] * x * x;
+        }
+        if (s < worst) push(v, s);
+      }
+      return;
+    }
+    const gap = query[d] - split[node];
+    const near = gap < 0 ? left[node] : right[node];
+    const far = gap < 0 ? right[node] : left[node];
+    visit(near, reach);
+    const old = offsets[d];
+    const farReach = reach - weight[d] * old * old + weight[d] * gap * gap;
+    if (farReach < worst) {
+      offsets[d] = gap;
+      visit(far, farReach);
+      offsets[d] = old;
+    }
+  };
+  visit(0, 0);
+  return n;
+}
+
+/**
+ * Σ over the windows of SSIM's l · cs between a cell's L grid and a view's (see windowSsim in
+ * candidates-kernel.mjs), from the two grids directly: the library's precomputed window rows
+ * would take 2.4 KB per view.
+ */
+function windowSsimOf(cell, o, cStats, cAt, views, q, vStats, vAt, geo, c1, c2, xy, t) {
+  const { side, from, to, w } = geo;
+  const n = side * side;
+  for (let j = 0; j < n; j++) xy[j] = cell[o + j] * views[q + j];
+  let sum = 0;
+  for (let r = 0; r < 3; r++) {
+    for (let jc = 0; jc < side; jc++) t[jc] = 0;
+    for (let jr = from[r]; jr < to[r]; jr++) {
+      const wr = w[r * side + jr];
+      for (let jc = 0; jc < side; jc++) t[jc] += wr * xy[jr * side + jc];
+    }
+    let e0 = 0;
+    let e1 = 0;
+    let e2 = 0;
+    for (let jc = 0; jc < side; jc++) {
+      e0 += w[jc] * t[jc];
+      e1 += w[side + jc] * t[jc];
+      e2 += w[2 * side + jc] * t[jc];
+    }
+    sum += windowRowSsim(e0, e1, e2, r, cStats, cAt, vStats, vAt, c1, c2);
+  }
+  return sum;
+}
+
+/**
+ * What a squared difference of each search number costs in cell c, for a view like the cell:
+ * the mean (the DC coefficient is √n × the mean), the shape, the mean colour over the blocks.
+ */
+function searchWeights(metric, cStats, c, out) {
+  const { values, lightness, weightL, weightS, structure, c1, c2 } = metric;
+  const my = cStats[c * STATS];
+  const vy = cStats[c * STATS + 3];
+  out[0] = weightL + structure / (2 * my * my + c1);
+  for (let k = 1; k <= SEARCH_AC; k++) out[k] = structure / (2 * vy + c2) + weightS;
+  out[SEARCH - 2] = (values - lightness) / 2;
+  out[SEARCH - 1] = (values - lightness) / 2;
+  return out;
+}
+
+/**
+ * For cells [from, to): each cell's `m` nearest views (photo p's crop k is view p · crops + k)
+ * by the search numbers, costed exactly like the refined photos of the cost matrix (SSIM in
+ * windows: see costRows); where a view beats what the cell's row of `best` (photos per row,
+ * from cell `from`) holds for its photo, it takes that place and `viewOf` records crop k + 1
+ * (0 stays: the whole photo).
+ */
+export function cropRows(target, views, crops, photos, metric, from, to, m, best, viewOf) {
+  const { values, lightness, c1, c2 } = metric;
+  const count = photos * crops;
+  const geo = geometry(lightness);
+  if (!geo) throw new RangeError('crops need a square L grid');
+  const cStats = vectorStats(target, to, values, lightness);
+  const vStats = vectorStats(views, count, values, lightness);
+  const points = searchVectors(views, count, values, lightness, vStats);
+  const weight = new Float64Array(SEARCH);
+  const scale = new Float64Array(SEARCH);
+  for (let c = from; c < to; c++) {
+    const w = searchWeights(metric, cStats, c, weight);
+    for (let k = 0; k < SEARCH; k++) scale[k] += w[k] / (to - from);
+  }
+  const tree = buildTree(points, count, scale);
+  const cellPoints = searchVectors(
+    target.subarray(from * values, to * values),
+    to - from,
+    values,
+    lightness,
+    cStats.subarray(from * STATS),
+  );
+  const idx = new Int32Array(m);
+  const dist = new Float64Array(m);
+  const xy = new Float64Array(lightness);
+  const t = new Float64Array(geo.side);
+  const query = new Float64Array(SEARCH);
+  for (let c = from; c < to; c++) {
+    searchWeights(metric, cStats, c, weight);
+    for (let k = 0; k < SEARCH; k++) query[k] = cellPoints[(c - from) * SEARCH + k];
+    const found = nearestInTree(tree, points, query, weight, m, idx, dist);
+    const o = c * values;
+    const row = (c - from) * photos;
+    for (let i = 0; i < found; i++) {
+      const v = idx[i];
+      const q = v * values;
+      const fine = windowSsimOf(
+        target,
+        o,
+        cStats,
+        c * STATS,
+        views,
+        q,
+        vStats,
+        v * STATS,
+        geo,
+        c1,
+        c2,
+        xy,
+        t,
+      );
+      const sl = squares(target, o, views, q, 0, lightness);
+      const cost =
+        lightnessCost(sl, fine, cStats, c, vStats, v, metric) +
+        squares(target, o, views, q, lightness, values);
+      const p = Math.floor(v / crops);
+      if (cost < best[row + p]) {
+        best[row + p] = cost;
+        viewOf[row + p] = (v % crops) + 1;
+      }
+    }
+  }
+}

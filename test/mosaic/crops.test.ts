@@ -1,0 +1,146 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildMosaic, cropList } from '../../src/mosaic/build.ts';
+import { type Crop, cropFeatures, FEATURE_VALUES, regionFeatures } from '../../src/mosaic/features.ts';
+import type { Manifest } from '../../src/mosaic/manifest.ts';
+import { createTestContext, type TestContext } from '../helpers/context.ts';
+import { addPhoto, blocksPng, pixels, type Rgb3, tempDir, writeTemp } from './helpers.ts';
+
+const RED = { r: 220, g: 30, b: 30 };
+const GREEN = { r: 30, g: 180, b: 60 };
+const BLUE = { r: 30, g: 60, b: 200 };
+const YELLOW = { r: 240, g: 220, b: 40 };
+const COLOURS = [RED, GREEN, BLUE, YELLOW];
+
+let ctx: TestContext;
+let out: string;
+beforeEach(() => {
+  ctx = createTestContext();
+  out = tempDir();
+});
+afterEach(() => {
+  ctx.dispose();
+  rmSync(out, { recursive: true, force: true });
+});
+
+const near = (data: Buffer, i: number, c: Rgb3, tol = 6) =>
+  Math.abs((data[i] as number) - c.r) <= tol &&
+  Math.abs((data[i + 1] as number) - c.g) <= tol &&
+  Math.abs((data[i + 2] as number) - c.b) <= tol;
+
+describe('crop features', () => {
+  it('are the features of the cropped region, fractional block edges included', () => {
+    const side = 128;
+    const raster = new Uint8Array(side * side * 3);
+    for (let i = 0; i < raster.length; i++) raster[i] = (i * 7919 + (i >> 7) * 131) % 256;
+    const crops: Crop[] = [
+      [0, 0, 128],
+      [19, 0, 90],
+      [83, 83, 45],
+      [32, 70, 58],
+    ];
+    const fast = new Float32Array(crops.length * FEATURE_VALUES);
+    const slow = new Float32Array(crops.length * FEATURE_VALUES);
+    cropFeatures(raster, side, crops, fast, 0);
+    crops.forEach(([x, y, s], k) => {
+      regionFeatures(raster, side, x, y, s, s, slow, k * FEATURE_VALUES);
+    });
+    for (let i = 0; i < fast.length; i++) expect(fast[i]).toBeCloseTo(slow[i] as number, 3);
+  });
+
+  it('are offered only where the tile holds a cell of pixels, and not at all at 100 %', () => {
+    expect(cropList(35, 80)).toHaveLength(27);
+    expect(cropList(50, 80)).toHaveLength(18);
+    // A 35 % crop is 90 px of the 256 px tile: cells of 120 px would enlarge it.
+    expect(cropList(35, 120).map(([, , s]) => s)).not.toContain(45);
+    expect(cropList(100, 80)).toEqual([]);
+  });
+});
+
+describe('mosaic with crops', () => {
+  /** 4 photos, each the four colours in quadrants (in a different order): no photo is one colour. */
+  const addQuadrantPhotos = async (): Promise<void> => {
+    for (let k = 0; k < 4; k++) {
+      const c = (i: number) => COLOURS[(i + k) % 4] as Rgb3;
+      const png = await blocksPng(
+        [
+          [c(0), c(1)],
+          [c(2), c(3)],
+        ],
+        150,
+        150,
+      );
+      await addPhoto(ctx, png, { name: `quadrants ${k}` });
+    }
+  };
+  // 8×4 cells: four 4×2 blocks of flat colour.
+  const block = (col: number, row: number) =>
+    [
+      [RED, GREEN],
+      [BLUE, YELLOW],
+    ][row >> 1]?.[col >> 2] as Rgb3;
+  const target = async () =>
+    writeTemp(
+      out,
+      'target.png',
+      await blocksPng(
+        Array.from({ length: 4 }, (_, row) => Array.from({ length: 8 }, (_, col) => block(col, row))),
+        40,
+        40,
+      ),
+    );
+
+  it('fills each cell with the flat corner of a photo, and shows every photo whole once', async () => {
+    await addQuadrantPhotos();
+    const result = await buildMosaic(
+      { db: ctx.db, mediaDir: ctx.settings.mediaDir },
+      { out: join(out, 'm.png'), target: await target(), grid: { cols: 8, rows: 4 }, width: 320, crop: 35 },
+    );
+    expect(result.stats).toMatchObject({ cells: 32, photos: 4, photosShown: 4, cropped: 28 });
+    const manifest: Manifest = result.manifest;
+    const img = await pixels(result.files.image);
+    const wholeShown = new Set<number>();
+    for (const cell of manifest.cells) {
+      const at = (dx: number, dy: number) => ((cell.y + dy) * img.width + cell.x + dx) * 3;
+      const corners = [
+        at(3, 3),
+        at(cell.width - 4, 3),
+        at(3, cell.height - 4),
+        at(cell.width - 4, cell.height - 4),
+      ];
+      const wanted = block(cell.col, cell.row);
+      if (corners.every((i) => near(img.data, i, wanted))) continue;
+      // Not a crop of the cell's colour: a whole photo, its four quadrants four colours.
+      const seen = corners.map((i) => COLOURS.findIndex((c) => near(img.data, i, c, 24)));
+      expect(new Set(seen).size, `cell ${cell.cell} shows a whole photo`).toBe(4);
+      expect(wholeShown.has(cell.postId as number), `photo ${cell.postId} whole only once`).toBe(false);
+      wholeShown.add(cell.postId as number);
+    }
+    expect(wholeShown.size).toBe(4);
+  });
+
+  it('shows whole photos only unless asked', async () => {
+    await addQuadrantPhotos();
+    const result = await buildMosaic(
+      { db: ctx.db, mediaDir: ctx.settings.mediaDir },
+      { out: join(out, 'm.png'), target: await target(), grid: { cols: 8, rows: 4 }, width: 320 },
+    );
+    expect(result.stats.cropped).toBe(0);
+    const img = await pixels(result.files.image);
+    for (const cell of result.manifest.cells) {
+      const at = (dx: number, dy: number) => ((cell.y + dy) * img.width + cell.x + dx) * 3;
+      const seen = [at(3, 3), at(cell.width - 4, cell.height - 4)].map((i) =>
+        COLOURS.findIndex((c) => near(img.data, i, c, 24)),
+      );
+      expect(seen[0]).not.toBe(seen[1]);
+    }
+  });
+
+  it('refuses a crop outside 1–100 %', async () => {
+    await addQuadrantPhotos();
+    await expect(
+      buildMosaic({ db: ctx.db, mediaDir: ctx.settings.mediaDir }, { out: join(out, 'm.png'), crop: 0 }),
+    ).rejects.toThrow(/crop must be between 1 and 100/);
+  });
+});
