@@ -140,7 +140,7 @@ export function libraryIndex(library, photos, values, lightness) {
  * weight × photo × cell, then across the columns with each window column's weights (zero
  * outside the window, so no test in the loop).
  */
-function windowSsim(cell, o, cStats, cAt, rows, rb, pStats, pAt, geo, c1, c2) {
+export function windowSsim(cell, o, cStats, cAt, rows, rb, pStats, pAt, geo, c1, c2) {
   const { side, from, to, w } = geo;
   if (side === 10) return windowSsim10(cell, o, cStats, cAt, rows, rb, pStats, pAt, geo, c1, c2);
   const n = side * side;

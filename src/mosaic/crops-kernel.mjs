@@ -12,13 +12,21 @@ import {
   STATS,
   squares,
   vectorStats,
-  windowRowSsim,
+  windowRows,
+  windowSsim,
 } from './candidates-kernel.mjs';
 
 /** Lowest luma frequencies (after the mean) in the search's numbers. */
 const SEARCH_AC = 5;
 /** The search's numbers per vector: the luma grid's DC, SEARCH_AC frequencies, mean a and b. */
 const SEARCH = 1 + SEARCH_AC + 2;
+/**
+ * The search is approximate: the far side of a split is visited only if it could hold a view
+ * SLACK times nearer than the farthest kept. The search numbers only approximate the cost
+ * anyway; on 2,000 real photos (27 crops, 256 kept) SLACK 4 gave SSIM 0.4666 against 0.4623
+ * for the exact search, in a third of its time (16: 0.4659).
+ */
+const SLACK = 4;
 /** Views per k-d tree leaf. */
 const LEAF = 12;
 
@@ -83,7 +91,12 @@ function buildTree(points, count, scale) {
     return n;
   };
   build(0, count);
-  return { order, start, end, dim, split, left, right };
+  // The points again in the order the leaves hold them: a leaf's scan reads one stretch.
+  const sorted = new Float64Array(count * SEARCH);
+  for (let i = 0; i < count; i++) {
+    for (let d = 0; d < SEARCH; d++) sorted[i * SEARCH + d] = points[order[i] * SEARCH + d];
+  }
+  return { order, sorted, start, end, dim, split, left, right };
 }
 
 /** Reorders order[lo..hi] so that order[k] holds the point k-th smallest in coordinate d. */
@@ -114,8 +127,8 @@ function selectBy(order, points, d, lo, hi, k) {
  * The far side of a split is visited only if its nearest possible point could still be among
  * them (the distance to the cell's box grows one coordinate at a time).
  */
-function nearestInTree(tree, points, query, weight, m, idx, dist) {
-  const { order, start, end, dim, split, left, right } = tree;
+function nearestInTree(tree, points, query, weight, m, idx, dist, seeds, seedCount, taken) {
+  const { order, sorted, start, end, dim, split, left, right } = tree;
   let n = 0;
   let worst = Number.POSITIVE_INFINITY;
   const offsets = new Float64Array(SEARCH);
@@ -152,13 +165,12 @@ function nearestInTree(tree, points, query, weight, m, idx, dist) {
     const d = dim[node];
     if (d < 0) {
       for (let i = start[node]; i < end[node]; i++) {
-        const v = order[i];
         let s = 0;
         for (let k = 0; k < SEARCH; k++) {
-          const x = points[v * SEARCH + k] - query[k];
+          const x = sorted[i * SEARCH + k] - query[k];
           s += weight[k] * x * x;
         }
-        if (s < worst) push(v, s);
+        if (s < worst && taken[order[i]] === 0) push(order[i], s);
       }
       return;
     }
@@ -168,43 +180,27 @@ function nearestInTree(tree, points, query, weight, m, idx, dist) {
     visit(near, reach);
     const old = offsets[d];
     const farReach = reach - weight[d] * old * old + weight[d] * gap * gap;
-    if (farReach < worst) {
+    if (farReach * SLACK < worst) {
       offsets[d] = gap;
       visit(far, farReach);
       offsets[d] = old;
     }
   };
-  visit(0, 0);
-  return n;
-}
-
-/**
- * Σ over the windows of SSIM's l · cs between a cell's L grid and a view's (see windowSsim in
- * candidates-kernel.mjs), from the two grids directly: the library's precomputed window rows
- * would take 2.4 KB per view.
- */
-function windowSsimOf(cell, o, cStats, cAt, views, q, vStats, vAt, geo, c1, c2, xy, t) {
-  const { side, from, to, w } = geo;
-  const n = side * side;
-  for (let j = 0; j < n; j++) xy[j] = cell[o + j] * views[q + j];
-  let sum = 0;
-  for (let r = 0; r < 3; r++) {
-    for (let jc = 0; jc < side; jc++) t[jc] = 0;
-    for (let jr = from[r]; jr < to[r]; jr++) {
-      const wr = w[r * side + jr];
-      for (let jc = 0; jc < side; jc++) t[jc] += wr * xy[jr * side + jc];
+  // The previous cell's views first: neighbouring cells are often alike, and a close bound
+  // from the start spares most of the tree. The tree skips them (`taken`).
+  for (let i = 0; i < seedCount; i++) {
+    const v = seeds[i];
+    let s = 0;
+    for (let k = 0; k < SEARCH; k++) {
+      const x = points[v * SEARCH + k] - query[k];
+      s += weight[k] * x * x;
     }
-    let e0 = 0;
-    let e1 = 0;
-    let e2 = 0;
-    for (let jc = 0; jc < side; jc++) {
-      e0 += w[jc] * t[jc];
-      e1 += w[side + jc] * t[jc];
-      e2 += w[2 * side + jc] * t[jc];
-    }
-    sum += windowRowSsim(e0, e1, e2, r, cStats, cAt, vStats, vAt, c1, c2);
+    taken[v] = 1;
+    if (s < worst) push(v, s);
   }
-  return sum;
+  visit(0, 0);
+  for (let i = 0; i < seedCount; i++) taken[seeds[i]] = 0;
+  return n;
 }
 
 /**
@@ -253,32 +249,36 @@ export function cropRows(target, views, crops, photos, metric, from, to, m, best
   );
   const idx = new Int32Array(m);
   const dist = new Float64Array(m);
-  const xy = new Float64Array(lightness);
-  const t = new Float64Array(geo.side);
+  const seeds = new Int32Array(m);
+  let seedCount = 0;
+  const taken = new Uint8Array(count);
+  const cellRows = windowRows(target.subarray(from * values, to * values), to - from, values, lightness);
   const query = new Float64Array(SEARCH);
   for (let c = from; c < to; c++) {
     searchWeights(metric, cStats, c, weight);
     for (let k = 0; k < SEARCH; k++) query[k] = cellPoints[(c - from) * SEARCH + k];
-    const found = nearestInTree(tree, points, query, weight, m, idx, dist);
+    const found = nearestInTree(tree, points, query, weight, m, idx, dist, seeds, seedCount, taken);
+    seeds.set(idx.subarray(0, found));
+    seedCount = found;
     const o = c * values;
     const row = (c - from) * photos;
     for (let i = 0; i < found; i++) {
       const v = idx[i];
       const q = v * values;
-      const fine = windowSsimOf(
-        target,
-        o,
-        cStats,
-        c * STATS,
+      // SSIM is symmetric: the cell's window rows against the view's grid, as the cost matrix
+      // takes a photo's rows against the cell's.
+      const fine = windowSsim(
         views,
         q,
         vStats,
         v * STATS,
+        cellRows,
+        (c - from) * 3 * lightness,
+        cStats,
+        c * STATS,
         geo,
         c1,
         c2,
-        xy,
-        t,
       );
       const sl = squares(target, o, views, q, 0, lightness);
       const cost =

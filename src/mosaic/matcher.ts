@@ -581,6 +581,10 @@ export function auction(
   const low1 = new Float64Array(photos);
   const low2 = new Float64Array(photos);
   const lowPlace = new Int32Array(photos);
+  // With a cost of its own for first places: each photo's first place's price, and the lowest
+  // of its others, so that a photo is weighed at what its places are worth to the cell.
+  const firstPrice = new Float64Array(firstCost ? photos : 0);
+  const restPrice = new Float64Array(firstCost ? photos : 0);
   const reprice = (p: number): void => {
     let a = Number.POSITIVE_INFINITY;
     let b = Number.POSITIVE_INFINITY;
@@ -593,6 +597,12 @@ export function auction(
     low1[p] = a;
     low2[p] = b;
     lowPlace[p] = at;
+    if (firstCost) {
+      firstPrice[p] = price[p * cap] as number;
+      let rest = Number.POSITIVE_INFINITY;
+      for (let s = p * cap + 1; s < p * cap + cap; s++) rest = Math.min(rest, price[s] as number);
+      restPrice[p] = rest;
+    }
   };
   for (let p = 0; p < photos; p++) reprice(p);
   // Nobodies pick among the places open to them by price alone.
@@ -679,9 +689,19 @@ export function auction(
     const h = hint[i] as number;
     if (h >= 0) consider(i, h, ix, iy);
     const row = i * photos;
-    for (let p = worthMore(cost, row, low1, 0, photos, second); p < photos; ) {
-      if (p !== h) consider(i, p, ix, iy);
-      p = worthMore(cost, row, low1, p + 1, photos, second);
+    if (firstCost) {
+      for (
+        let p = worthMoreEither(cost, firstCost, row, restPrice, firstPrice, 0, photos, second);
+        p < photos;
+      ) {
+        if (p !== h) consider(i, p, ix, iy);
+        p = worthMoreEither(cost, firstCost, row, restPrice, firstPrice, p + 1, photos, second);
+      }
+    } else {
+      for (let p = worthMore(cost, row, low1, 0, photos, second); p < photos; ) {
+        if (p !== h) consider(i, p, ix, iy);
+        p = worthMore(cost, row, low1, p + 1, photos, second);
+      }
     }
     hint[i] = bestPlace < 0 ? -1 : Math.floor(bestPlace / cap);
   };
@@ -735,6 +755,31 @@ function worthMore(
   bar: number,
 ): number {
   for (; p < photos; p++) if (-(low1[p] as number) - (cost[row + p] as number) > bar) return p;
+  return photos;
+}
+
+/**
+ * worthMore for an auction whose first places have a cost of their own (`first`): what photo p
+ * is worth is the better of its first place and its cheapest other place.
+ */
+function worthMoreEither(
+  cost: Float32Array,
+  first: Float32Array,
+  row: number,
+  restPrice: Float64Array,
+  firstPrice: Float64Array,
+  p: number,
+  photos: number,
+  bar: number,
+): number {
+  for (; p < photos; p++) {
+    if (
+      -(restPrice[p] as number) - (cost[row + p] as number) > bar ||
+      -(firstPrice[p] as number) - (first[row + p] as number) > bar
+    ) {
+      return p;
+    }
+  }
   return photos;
 }
 
