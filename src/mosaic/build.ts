@@ -22,7 +22,7 @@ import { type LibraryPhoto, loadLibrary } from './library.ts';
 import { buildManifest, type Manifest, manifestCsv, supporters } from './manifest.ts';
 import { matchCells } from './matcher.ts';
 import type { MosaicStore, StoredMosaicOptions } from './registry.ts';
-import { type CellSource, cropTiles, decodeTiles, type Layout, renderCanvas } from './render.ts';
+import { type CellDecoding, type CellSource, decodeCells, type Layout, renderCanvas } from './render.ts';
 import { openTarget, type Rgb } from './target.ts';
 import { writeViewer } from './viewer.ts';
 
@@ -276,18 +276,20 @@ export async function buildMosaic(
       else unmeasured.add(i);
     });
     let decoded = 0;
-    const decodeAll = () =>
-      decodeTiles(
-        photos.map(source(cw)),
-        photos.keys(),
-        cw,
-        ch,
-        () => onProgress({ phase: 'tiles', done: ++decoded, total: photos.length }),
-        (p, data) => {
+    crops = cropList(options.crop ?? DEFAULT_CROP, cw);
+    let cells: CellDecoding | undefined;
+    // The whole photos, and with crops the cells to cut them from once the match has chosen.
+    const decodeAll = () => {
+      cells = decodeCells(photos.map(source(cw)), photos.keys(), cw, ch, {
+        onTile: () => onProgress({ phase: 'tiles', done: ++decoded, total: photos.length }),
+        onDecoded: (p, data) => {
           if (unmeasured.has(p)) regionFeatures(data, cw, 0, 0, cw, ch, library, p * FEATURE_VALUES);
         },
-        photos.length * cw * ch * 3 <= KEEP_TILE_BYTES,
-      );
+        keep: photos.length * cw * ch * 3 <= KEEP_TILE_BYTES,
+        crops: crops.length > 0 ? crops : undefined,
+      });
+      return cells.whole;
+    };
     if (unmeasured.size > 0) {
       decodedTiles = await decodeAll();
       lap('tiles');
@@ -296,7 +298,6 @@ export async function buildMosaic(
     // beside the auction, which runs on this thread (2,000 photos: the match and the tiles done
     // in 2.3–2.4 s, against 2.8–2.9 s decoding at the same time as the matrix).
     let decoding: Promise<Map<number, Buffer>> | undefined;
-    crops = cropList(options.crop ?? DEFAULT_CROP, cw);
     let measured: (views: Float32Array) => void = () => undefined;
     let unmeasurable: (error: unknown) => void = () => undefined;
     const cropViews = new Promise<Float32Array>((resolve, reject) => {
@@ -327,6 +328,11 @@ export async function buildMosaic(
         decoding.catch(() => undefined);
       },
     });
+    // A failed match stops the cell workers, which would wait for its crops.
+    const matched = matching.catch((error: unknown) => {
+      cells?.close();
+      throw error;
+    });
     // The crops are measured here while the cost matrix takes the worker threads.
     if (crops.length > 0) {
       await measureCrops(
@@ -335,20 +341,20 @@ export async function buildMosaic(
       ).then(measured, (error) => {
         unmeasurable(error);
         // The match fails with it, awaited below.
-        matching.catch(() => undefined);
+        matched.catch(() => undefined);
         throw error;
       });
     }
     if (!decodedTiles) {
       // A match that fails fails the build here, before any tile is decoded if it failed early.
-      await matching;
+      await matched;
       decoding ??= decodeAll();
       decodedTiles = await decoding;
       lap('tiles');
     }
     // Progress reads in order: every tile, then the match.
     onProgress({ phase: 'match', done: 0, total: 1 });
-    const match = await matching;
+    const match = await matched;
     assignment = match.assignment;
     views = match.view;
     const shownCropped = new Map<number, number[]>();
@@ -359,7 +365,13 @@ export async function buildMosaic(
       if (!list.includes(view)) list.push(view);
       shownCropped.set(p, list);
     });
-    if (shownCropped.size > 0) cropCells = await cropTiles(photos.map(source(cw)), shownCropped, crops, cw);
+    for (const [phase, time] of Object.entries(match.timings)) seconds[`match.${phase}`] = time;
+    lap('match');
+    if (crops.length > 0 && cells) {
+      // Also when no cell shows a crop: the workers wait for it.
+      cropCells = await cells.cut(shownCropped);
+      lap('crops');
+    }
     // Only the tiles the render pastes stay in memory.
     const pasted = new Set<number>();
     assignment.forEach((p, c) => {
@@ -372,7 +384,6 @@ export async function buildMosaic(
     // Per sixteenth of a cell, as the old 4×4 grid reported it.
     meanCost = match.meanCost / 16;
     onProgress({ phase: 'match', done: 1, total: 1 });
-    lap('match');
   }
 
   const { cols, rows, cellWidth } = layout;

@@ -39,7 +39,8 @@ export function areaResize(
 
 /**
  * Square crops of one photo at cell size, one per entry of `views`: 0 the whole photo, k + 1
- * crops[k] ([x0, y0, side] in the 128 px cell raster), cut from the raster or the tile.
+ * crops[k] ([x0, y0, side] in the 128 px cell raster), cut from the raster or the tile (the
+ * one given, already decoded, or decoded here).
  */
 export function cropCellsWith(
   sharp: typeof sharpModule,
@@ -47,4 +48,14 @@ export function cropCellsWith(
   crops: ReadonlyArray<readonly [number, number, number]>,
   views: readonly number[],
   width: number,
+  decodedTile?: DecodedTile,
 ): Promise<Buffer[]>;
+
+/** A tile decoded whole, RGB. */
+export interface DecodedTile {
+  data: Buffer;
+  info: { width: number; height: number; channels: number };
+}
+
+/** A photo's tile (see CellSource), decoded whole. */
+export function decodeTileWith(sharp: typeof sharpModule, source: CellSource): Promise<DecodedTile>;

@@ -29,10 +29,10 @@ export async function decodeSourceWith(sharp, source, width, height) {
  * else from the tile (decoded once, the same square at its own scale), so that a crop is never
  * enlarged where the tile has the pixels.
  */
-export async function cropCellsWith(sharp, source, crops, views, width) {
+export async function cropCellsWith(sharp, source, crops, views, width, decodedTile) {
   const out = [];
   let raster;
-  let tile;
+  let tile = decodedTile;
   for (const view of views) {
     if (view === 0) {
       out.push(await decodeSourceWith(sharp, source, width, width));
@@ -53,16 +53,7 @@ export async function cropCellsWith(sharp, source, crops, views, width) {
       out.push(areaResize(raster.data, CELL_SIDE, x0, y0, side, side, width, width));
       continue;
     }
-    if (tile === undefined) {
-      const bytes = readFileSync(typeof source === 'object' ? source.tile : source);
-      const decoded = await sharp(bytes, { failOn: 'none' })
-        .flatten({ background: '#ffffff' })
-        .toColourspace('srgb')
-        .removeAlpha()
-        .raw()
-        .toBuffer({ resolveWithObject: true });
-      tile = decoded;
-    }
+    tile ??= await decodeTileWith(sharp, source);
     // The tile is the same square as the raster (both are the photo's centred square).
     const { data, info } = tile;
     const scale = Math.min(info.width, info.height) / CELL_SIDE;
@@ -82,6 +73,16 @@ export async function cropCellsWith(sharp, source, crops, views, width) {
     }
   }
   return out;
+}
+
+/** A photo's tile (the file, or a raster source's tile), decoded whole: { data, info } in RGB. */
+export function decodeTileWith(sharp, source) {
+  return sharp(readFileSync(typeof source === 'object' ? source.tile : source), { failOn: 'none' })
+    .flatten({ background: '#ffffff' })
+    .toColourspace('srgb')
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
 }
 
 /** The largest centred region of the cell's shape (what sharp's cover + centre keeps), by area. */

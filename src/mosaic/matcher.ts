@@ -79,7 +79,7 @@ export interface MatchResult {
    * broke the distance least.
    */
   closestRepeat: number;
-  /** Seconds per phase: costs, auction, fill (or candidates, greedy), coverage, spacing, local. */
+  /** Seconds per phase: costs, crops, auction, fill (or candidates, greedy), coverage, spacing, local. */
   timings: Record<string, number>;
   /** Mean over cells of the feature distance. */
   meanCost: number;
@@ -164,6 +164,7 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
   const whole = dense
     ? await costMatrix(target, library, cells, photos, metric, input.refine ?? 256, input.workers)
     : null;
+  if (whole) lap('costs');
   const crops = whole && input.crops && input.crops.count > 0 ? input.crops : null;
   const cropped = crops
     ? await cropCosts(
@@ -179,9 +180,10 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
       )
     : null;
   const matrix = cropped ? cropped.best : whole;
+  if (cropped) lap('crops');
   const cand = dense ? null : await findCandidates(target, library, cells, photos, metric, k, input.workers);
   const candIdx = cand ? cand.idx : new Int32Array(0);
-  lap(dense ? 'costs' : 'candidates');
+  if (cand) lap('candidates');
   input.onCosts?.();
 
   const index = libraryIndex(library, photos, V, nL);

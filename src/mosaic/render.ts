@@ -35,7 +35,7 @@ export interface RenderInput {
   sources: CellSource[];
   /** Tiles already decoded at cell size (see decodeTiles); the others are decoded here. */
   tiles?: Map<number, Buffer>;
-  /** Per cell, the view of its photo (0 whole, k + 1 a crop): see cropTiles, which gave `crops`. */
+  /** Per cell, the view of its photo (0 whole, k + 1 a crop): see decodeCells' `cut`, which gave `crops`. */
   views?: Uint8Array;
   crops?: Map<number, Buffer>;
   /** 0–1: each output pixel moves this far toward the target at that point. */
@@ -55,7 +55,7 @@ export interface RenderInput {
  * `keep` false the tiles are not kept (the map comes back empty), for libraries too large to
  * hold at cell size.
  */
-export async function decodeTiles(
+export function decodeTiles(
   sources: CellSource[],
   used: Iterable<number>,
   width: number,
@@ -64,130 +64,209 @@ export async function decodeTiles(
   onDecoded?: (photo: number, data: Buffer) => void,
   keep = true,
 ): Promise<Map<number, Buffer>> {
+  return decodeCells(sources, used, width, height, { onTile, onDecoded, keep }).whole;
+}
+
+/** The key of photo p's view in the map `cut` returns (views are below 256). */
+export const viewKey = (photo: number, view: number): number => photo * 256 + view;
+
+/** Decoded tiles the cell workers may hold, all together, while the match runs (see decodeCells). */
+const TILES_AHEAD_BYTES = 512 * 1024 * 1024;
+
+export interface CellDecoding {
+  /** Each used photo whole at cell size (see decodeTiles). */
+  whole: Promise<Map<number, Buffer>>;
+  /**
+   * Square cells of the views listed per photo (k + 1: crops[k], see cropCellsWith in
+   * cells-kernel.mjs), keyed by viewKey. Called once, after `whole`, and only with `crops`.
+   */
+  cut(views: Map<number, number[]>): Promise<Map<number, Buffer>>;
+  /** Stops any work left (the match failed: `cut` will not be called). */
+  close(): void;
+}
+
+/**
+ * decodeTiles, and with `crops` the cells of the crops the match will choose: on worker
+ * threads (many photos), each one, once its whole photos are done, decodes the tiles of its
+ * share ahead (up to TILES_AHEAD_BYTES in all; `tilesAhead` false: none), so that cutting the
+ * crops after the match costs little. With few photos, everything runs in this thread.
+ */
+export function decodeCells(
+  sources: CellSource[],
+  used: Iterable<number>,
+  width: number,
+  height: number,
+  opts: {
+    onTile?: () => void;
+    onDecoded?: (photo: number, data: Buffer) => void;
+    keep?: boolean;
+    crops?: readonly Crop[];
+    tilesAhead?: boolean;
+  } = {},
+): CellDecoding {
+  const { onTile, onDecoded, keep = true, crops } = opts;
   const tiles = new Map<number, Buffer>();
-  const jobs = [...new Set(used)].sort((a, b) => a - b).map((photo) => ({ photo }));
-  await decodeJobs(jobs, sources, width, height, null, (p, _view, data) => {
+  const queue = [...new Set(used)].sort((a, b) => a - b);
+  const take = (p: number, data: Buffer): void => {
     onDecoded?.(p, data);
     if (keep) tiles.set(p, data);
     onTile?.();
-  });
-  return tiles;
-}
-
-/** The key of photo p's view in the map cropTiles returns (views are below 256). */
-export const viewKey = (photo: number, view: number): number => photo * 256 + view;
-
-/**
- * Square cells of the views that `views` lists per photo (0 the whole photo, k + 1 crops[k]:
- * see cropCellsWith in cells-kernel.mjs), keyed by viewKey; on worker threads like decodeTiles.
- */
-export async function cropTiles(
-  sources: CellSource[],
-  views: Map<number, number[]>,
-  crops: readonly Crop[],
-  width: number,
-  onTile?: () => void,
-): Promise<Map<number, Buffer>> {
-  const tiles = new Map<number, Buffer>();
-  const jobs = [...views.keys()].sort((a, b) => a - b).map((photo) => ({ photo, views: views.get(photo) }));
-  await decodeJobs(jobs, sources, width, width, crops, (p, view, data) => {
-    tiles.set(viewKey(p, view), data);
-    onTile?.();
-  });
-  return tiles;
-}
-
-interface DecodeJob {
-  photo: number;
-  /** Views to cut (see cropTiles); absent: the whole photo at width × height. */
-  views?: number[] | undefined;
-}
-
-/** Runs decode jobs here or, when there are many, on worker threads; `take` sees each cell. */
-async function decodeJobs(
-  jobs: DecodeJob[],
-  sources: CellSource[],
-  width: number,
-  height: number,
-  crops: readonly Crop[] | null,
-  take: (photo: number, view: number, data: Buffer) => void,
-): Promise<void> {
-  const threads = Math.min(availableParallelism(), Math.floor(jobs.length / WORKER_MIN_TILES));
-  if (threads >= 2) {
-    await decodeInWorkers(jobs, sources, width, height, crops, threads, take);
-    return;
-  }
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < jobs.length) {
-      const { photo, views } = jobs[next++] as DecodeJob;
-      const source = sources[photo] as CellSource;
-      // Files are read synchronously: a few KB from the page cache, where four round trips
-      // through the libuv pool per file (open, stat, read, close) held up the decodes.
-      if (!views) take(photo, 0, await decodeSourceWith(sharp, source, width, height));
-      else {
-        const cells = await cropCellsWith(sharp, source, crops ?? [], views, width);
-        for (const [i, view] of views.entries()) take(photo, view, cells[i] as Buffer);
-      }
-    }
   };
-  await Promise.all(Array.from({ length: Math.max(2, availableParallelism()) * 2 }, worker));
+  const threads = Math.min(availableParallelism(), Math.floor(queue.length / WORKER_MIN_TILES));
+  if (threads >= 2) {
+    return decodeInWorkers(
+      queue,
+      sources,
+      width,
+      height,
+      threads,
+      take,
+      tiles,
+      crops,
+      opts.tilesAhead !== false,
+    );
+  }
+  const whole = (async () => {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < queue.length) {
+        const p = queue[next++] as number;
+        // Files are read synchronously: a few KB from the page cache, where four round trips
+        // through the libuv pool per file (open, stat, read, close) held up the decodes.
+        take(p, await decodeSourceWith(sharp, sources[p] as CellSource, width, height));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(2, availableParallelism()) * 2 }, worker));
+    return tiles;
+  })();
+  const cut = async (views: Map<number, number[]>): Promise<Map<number, Buffer>> => {
+    const out = new Map<number, Buffer>();
+    const jobs = [...views.entries()].sort((a, b) => a[0] - b[0]);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < jobs.length) {
+        const [p, list] = jobs[next++] as [number, number[]];
+        const cells = await cropCellsWith(sharp, sources[p] as CellSource, crops ?? [], list, width);
+        for (const [i, view] of list.entries()) out.set(viewKey(p, view), cells[i] as Buffer);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(2, availableParallelism()) * 2 }, worker));
+    return out;
+  };
+  return { whole, cut, close: () => undefined };
 }
 
 const describe = (source: CellSource | undefined): string =>
   typeof source === 'object' ? source.tile : String(source);
 
-/** decodeJobs' work on `threads` worker threads, each given its share of the photos at once. */
+interface CellMessage {
+  photo?: number;
+  view?: number;
+  data?: Uint8Array;
+  error?: string;
+  wholeDone?: boolean;
+  cutDone?: boolean;
+}
+
+/** decodeCells' work on `threads` worker threads, each given its share of the photos at once. */
 function decodeInWorkers(
-  queue: DecodeJob[],
+  queue: number[],
   sources: CellSource[],
   width: number,
   height: number,
-  crops: readonly Crop[] | null,
   threads: number,
-  take: (photo: number, view: number, data: Buffer) => void,
-): Promise<void> {
-  let expected = 0;
-  for (const job of queue) expected += job.views?.length ?? 1;
-  return new Promise((resolve, reject) => {
-    const workers: Worker[] = [];
-    let done = 0;
-    let settled = false;
-    const settle = (error?: Error): void => {
-      if (settled) return;
-      settled = true;
-      for (const w of workers) void w.terminate();
-      if (error) reject(error);
-      else resolve();
-    };
-    if (expected === 0) settle();
-    for (let i = 0; i < threads; i++) {
-      const jobs = queue
-        .filter((_, k) => k % threads === i)
-        .map(({ photo, views }) => ({ photo, views, source: sources[photo] }));
-      const share = jobs.reduce((n, job) => n + (job.views?.length ?? 1), 0);
-      const w = new Worker(new URL('./cells-worker.mjs', import.meta.url), {
-        workerData: { width, height, crops, jobs },
-      });
-      workers.push(w);
-      let delivered = 0;
-      w.on('message', (m: { photo: number; view?: number; data?: Uint8Array; error?: string }) => {
-        if (settled) return;
-        if (!m.data) {
-          settle(new Error(`${describe(sources[m.photo])}: ${m.error ?? 'not decoded'}`));
-          return;
-        }
-        delivered++;
-        take(m.photo, m.view ?? 0, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
-        if (++done === expected) settle();
-      });
-      w.on('error', (error) => settle(error));
-      // A worker ends when its share is done; before that, it died.
-      w.on('exit', (code) => {
-        if (delivered < share) settle(new Error(`a cell decoding worker stopped (exit code ${code})`));
-      });
-    }
+  take: (photo: number, data: Buffer) => void,
+  tiles: Map<number, Buffer>,
+  crops: readonly Crop[] | undefined,
+  tilesAhead: boolean,
+): CellDecoding {
+  const workers: Worker[] = [];
+  const shareOf = new Map<number, number>();
+  let settled = false;
+  let stage: { resolve: () => void; reject: (error: Error) => void } | null = null;
+  let failure: Error | null = null;
+  let pending = threads;
+  const fail = (error: Error): void => {
+    if (settled) return;
+    settled = true;
+    failure = error;
+    for (const w of workers) void w.terminate();
+    stage?.reject(error);
+  };
+  const stageDone = (): void => {
+    if (--pending === 0) stage?.resolve();
+  };
+  const cutCells = new Map<number, Buffer>();
+  // Crops are cut from the tile when the raster is too small for the cell: decode those ahead.
+  const needTiles = tilesAhead && (crops?.some(([, , side]) => side < width) ?? false);
+  const whole = new Promise<Map<number, Buffer>>((resolve, reject) => {
+    stage = { resolve: () => resolve(tiles), reject };
   });
+  for (let i = 0; i < threads; i++) {
+    const jobs = queue
+      .filter((_, k) => k % threads === i)
+      .map((photo) => {
+        shareOf.set(photo, i);
+        return { photo, source: sources[photo] };
+      });
+    const w = new Worker(new URL('./cells-worker.mjs', import.meta.url), {
+      workerData: {
+        width,
+        height,
+        crops: crops ?? null,
+        jobs,
+        tileBudget: needTiles ? TILES_AHEAD_BYTES / threads : 0,
+      },
+    });
+    workers.push(w);
+    let finished = false;
+    w.on('message', (m: CellMessage) => {
+      if (settled) return;
+      if (m.error !== undefined || (m.photo !== undefined && !m.data)) {
+        fail(new Error(`${describe(sources[m.photo as number])}: ${m.error ?? 'not decoded'}`));
+      } else if (m.wholeDone) {
+        if (!crops) finished = true;
+        stageDone();
+      } else if (m.cutDone) {
+        finished = true;
+        stageDone();
+      } else if (m.data && m.photo !== undefined) {
+        const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+        if (m.view === undefined) take(m.photo, data);
+        else cutCells.set(viewKey(m.photo, m.view), data);
+      }
+    });
+    w.on('error', (error) => fail(error));
+    // A worker ends when its work is done; before that, it died.
+    w.on('exit', (code) => {
+      if (!finished) fail(new Error(`a cell decoding worker stopped (exit code ${code})`));
+    });
+  }
+  const cut = (views: Map<number, number[]>): Promise<Map<number, Buffer>> => {
+    if (failure) return Promise.reject(failure);
+    const shares = Array.from(
+      { length: threads },
+      () => [] as Array<{ photo: number; source: CellSource | undefined; views: number[] }>,
+    );
+    for (const [photo, list] of [...views.entries()].sort((a, b) => a[0] - b[0])) {
+      const share = shareOf.get(photo);
+      if (share === undefined) throw new Error(`photo ${photo} was not among the decoded`);
+      shares[share]?.push({ photo, source: sources[photo], views: list });
+    }
+    pending = threads;
+    const done = new Promise<Map<number, Buffer>>((resolve, reject) => {
+      stage = { resolve: () => resolve(cutCells), reject };
+    });
+    workers.forEach((w, i) => {
+      w.postMessage({ cut: shares[i] });
+    });
+    return done;
+  };
+  const close = (): void => {
+    settled = true;
+    for (const w of workers) void w.terminate();
+  };
+  return { whole, cut, close };
 }
 
 /**

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { CELL_FILE, encodeCellRaster } from '../../src/media/cell-raster.mjs';
-import { areaResize, decodeCell, decodeTiles } from '../../src/mosaic/render.ts';
+import { type CellSource, cropCellsWith } from '../../src/mosaic/cells-kernel.mjs';
+import { areaResize, decodeCell, decodeCells, decodeTiles, viewKey } from '../../src/mosaic/render.ts';
 import { noisePixels as noise, photoJpeg } from '../helpers/images.ts';
 
 describe('areaResize', () => {
@@ -116,6 +117,58 @@ describe('decodeTiles', () => {
       }
       writeFileSync(sources[300] as string, 'not a photo');
       await expect(decodeTiles(sources, sources.keys(), 16, 16)).rejects.toThrow(/300\.jpg/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('decodeCells with crops', () => {
+  it('cuts the crops the match chose on worker threads, from tiles decoded ahead, as this thread would', async () => {
+    // 420 photos (two workers): 256 px tiles with their rasters, crops from both.
+    const dir = mkdtempSync(join(tmpdir(), 'standwall-crops-'));
+    try {
+      const sources: Array<{ raster: string; tile: string }> = [];
+      for (let i = 0; i < 420; i++) {
+        const raw = Buffer.alloc(256 * 256 * 3);
+        for (let j = 0; j < raw.length; j++)
+          raw[j] = (i * 37 + ((j / 3) % 256) * 3 + Math.floor(j / 768)) & 255;
+        const jpeg = await sharp(raw, { raw: { width: 256, height: 256, channels: 3 } })
+          .jpeg({ quality: 90 })
+          .toBuffer();
+        const pixels = await sharp(jpeg).raw().toBuffer();
+        const tile = join(dir, `${i}.jpg`);
+        const raster = join(dir, `${i}.rgb`);
+        writeFileSync(tile, jpeg);
+        writeFileSync(raster, encodeCellRaster(pixels, 256, 256, 3) as Buffer);
+        sources.push({ raster, tile });
+      }
+      // At 80 px: the 90 px crop comes from the raster, the 45 and 64 px ones from the tile.
+      const crops = [
+        [19, 19, 90],
+        [83, 0, 45],
+        [0, 64, 64],
+      ] as const;
+      const wanted = new Map([
+        [0, [1, 3]],
+        [211, [2]],
+        [419, [1, 2, 3]],
+      ]);
+      const cells = decodeCells(sources, sources.keys(), 80, 80, { crops });
+      expect((await cells.whole).size).toBe(420);
+      const cut = await cells.cut(wanted);
+      expect(cut.size).toBe(6);
+      for (const [p, views] of wanted) {
+        const here = await cropCellsWith(sharp, sources[p] as CellSource, crops, views, 80);
+        views.forEach((view, i) => {
+          expect(cut.get(viewKey(p, view))?.equals(here[i] as Buffer), `photo ${p}, view ${view}`).toBe(true);
+        });
+      }
+      // A tile that no longer decodes (its raster still whole) fails the cut with its name.
+      writeFileSync(sources[300]?.tile as string, 'not a photo');
+      const broken = decodeCells(sources, sources.keys(), 80, 80, { crops });
+      expect((await broken.whole).size).toBe(420);
+      await expect(broken.cut(new Map([[300, [2]]]))).rejects.toThrow(/300\.jpg/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
