@@ -419,6 +419,14 @@ export async function buildMosaic(
     blend: options.blend ?? 0,
     assignment,
     photos,
+    crops: views
+      ? Array.from(views, (view) => {
+          const crop = crops[view - 1];
+          if (view === 0 || !crop) return undefined;
+          const part = (v: number) => Math.round((v / CELL_SIDE) * 1000) / 1000;
+          return { x: part(crop[0]), y: part(crop[1]), size: part(crop[2]) };
+        })
+      : undefined,
   });
   await mkdir(dirname(files.manifestJson), { recursive: true });
   await writeFile(files.manifestJson, `${JSON.stringify(manifest)}\n`);

@@ -12,6 +12,11 @@ export interface ManifestCell {
   height: number;
   /** null for an empty cell (a collage's last row). */
   postId: number | null;
+  /**
+   * Present when the cell shows a square part of the photo (see the build's `crop`): its left
+   * and top edges and its side, as parts (0–1) of the side of the photo's centred square.
+   */
+  crop?: { x: number; y: number; size: number };
 }
 
 export interface ManifestPost {
@@ -55,6 +60,8 @@ export function buildManifest(args: {
   blend: number;
   assignment: Int32Array;
   photos: LibraryPhoto[];
+  /** Per cell, the part of its photo it shows (absent or undefined: the whole photo). */
+  crops?: ReadonlyArray<ManifestCell['crop']>;
 }): Manifest {
   const { layout, assignment, photos } = args;
   const { cols, rows, cellWidth, cellHeight } = layout;
@@ -74,6 +81,7 @@ export function buildManifest(args: {
       width: cellWidth,
       height: cellHeight,
       postId: photo?.postId ?? null,
+      ...(photo && args.crops?.[cell] ? { crop: args.crops[cell] } : {}),
     });
     if (!photo) continue;
     let post = byPhoto.get(p);
@@ -126,7 +134,7 @@ export function csvField(value: string | number | null): string {
 
 export function manifestCsv(manifest: Manifest): string {
   const posts = new Map(manifest.posts.map((p) => [p.postId, p]));
-  const lines = ['cell,col,row,x,y,width,height,post_id,author,handle,network,url'];
+  const lines = ['cell,col,row,x,y,width,height,post_id,author,handle,network,url,crop'];
   for (const c of manifest.cells) {
     const p = c.postId === null ? undefined : posts.get(c.postId);
     lines.push(
@@ -143,6 +151,8 @@ export function manifestCsv(manifest: Manifest): string {
         p?.handle ?? null,
         p?.network ?? null,
         p?.url ?? null,
+        // The part shown, as in the JSON: "x y size" (parts of the photo's side).
+        c.crop ? `${c.crop.x} ${c.crop.y} ${c.crop.size}` : null,
       ]
         .map(csvField)
         .join(','),

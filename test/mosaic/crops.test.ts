@@ -110,7 +110,13 @@ describe('mosaic with crops', () => {
         at(cell.width - 4, cell.height - 4),
       ];
       const wanted = block(cell.col, cell.row);
-      if (corners.every((i) => near(img.data, i, wanted))) continue;
+      if (corners.every((i) => near(img.data, i, wanted))) {
+        // The manifest says which part: a square within one quadrant (at most half the side).
+        expect(cell.crop, `cell ${cell.cell} is a crop`).toBeDefined();
+        expect(cell.crop?.size).toBeLessThanOrEqual(0.5);
+        continue;
+      }
+      expect(cell.crop, `cell ${cell.cell} shows its photo whole`).toBeUndefined();
       // Not a crop of the cell's colour: a whole photo, its four quadrants four colours.
       const seen = corners.map((i) => COLOURS.findIndex((c) => near(img.data, i, c, 24)));
       expect(new Set(seen).size, `cell ${cell.cell} shows a whole photo`).toBe(4);
@@ -127,6 +133,7 @@ describe('mosaic with crops', () => {
       { out: join(out, 'm.png'), target: await target(), grid: { cols: 8, rows: 4 }, width: 320 },
     );
     expect(result.stats.cropped).toBe(0);
+    expect(result.manifest.cells.every((cell) => cell.crop === undefined)).toBe(true);
     const img = await pixels(result.files.image);
     for (const cell of result.manifest.cells) {
       const at = (dx: number, dy: number) => ((cell.y + dy) * img.width + cell.x + dx) * 3;

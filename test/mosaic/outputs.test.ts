@@ -65,7 +65,7 @@ describe('mosaic outputs', () => {
     expect(manifest.posts.map((p) => p.postId)).toEqual(ids);
     expect(manifest.cells).toHaveLength(manifest.cols * manifest.rows);
     const csv = readFileSync(files.manifestCsv, 'utf8').trim().split('\r\n');
-    expect(csv[0]).toBe('cell,col,row,x,y,width,height,post_id,author,handle,network,url');
+    expect(csv[0]).toBe('cell,col,row,x,y,width,height,post_id,author,handle,network,url,crop');
     expect(csv).toHaveLength(manifest.cells.length + 1);
     const eqRow = csv.find((l) => l.includes('HYPERLINK')) as string;
     // A name that looks like a formula stays text in a spreadsheet.
