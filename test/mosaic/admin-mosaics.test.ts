@@ -118,11 +118,12 @@ describe('mosaics from the admin page', () => {
   });
 
   it('lets the organizer allow more uses of each photo, and says when too few are allowed', async () => {
-    const build = async (maxRepeats: string) => {
+    const build = async (maxRepeats: string, crop?: string) => {
       const form = new FormData();
       form.set('cells', '16');
       form.set('width', '400');
       form.set('maxRepeats', maxRepeats);
+      if (crop) form.set('crop', crop);
       const started = await api('/api/admin/mosaics', { method: 'POST', body: form });
       expect(started.status).toBe(202);
       return (await started.json()).id as string;
@@ -132,6 +133,12 @@ describe('mosaics from the admin page', () => {
     expect(loose.options.maxRepeats).toBe(12);
     expect(loose.stats.maxRepeats).toBeLessThanOrEqual(12);
     expect(loose.stats.photosShown).toBe(3);
+    expect(loose.stats.cropped).toBe(0);
+    // With crops allowed, the build records the option and shows every photo whole once.
+    const cropped = await waitReady(await build('', '35'));
+    expect(cropped.options.crop).toBe(35);
+    expect(cropped.stats.photosShown).toBe(3);
+    expect(cropped.stats.cropped).toBeLessThanOrEqual(15 - 3);
     await expect(waitReady(await build('2'))).rejects.toThrow(
       /^3 photos used at most 2 times each cannot fill 15 cells: use fewer cells or allow 5 repeats$/,
     );
@@ -148,6 +155,11 @@ describe('mosaics from the admin page', () => {
     const zero = await api('/api/admin/mosaics', { method: 'POST', body: noUse });
     expect(zero.status).toBe(400);
     expect((await zero.json()).error).toBe('most uses of a photo: at least 1');
+    const tooMuch = new FormData();
+    tooMuch.set('crop', '150');
+    const crop = await api('/api/admin/mosaics', { method: 'POST', body: tooMuch });
+    expect(crop.status).toBe(400);
+    expect((await crop.json()).error).toBe('smallest crop: 1–100 %');
     const notImage = new FormData();
     notImage.set('target', new Blob(['hello']), 'target.jpg');
     const refused = await api('/api/admin/mosaics', { method: 'POST', body: notImage });

@@ -63,6 +63,12 @@ describe('npm run mosaic', () => {
     const r2 = await runCliToEnd('mosaic', ['--out', join(out, 'x.jpg'), '--blend', '150'], env());
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(/--blend must be between 0 and 100/);
+    const r4 = await runCliToEnd('mosaic', ['--out', join(out, 'x.jpg'), '--crop', '0'], env());
+    expect(r4.code).toBe(2);
+    expect(r4.stderr).toMatch(/crop must be between 1 and 100/);
+    const r5 = await runCliToEnd('mosaic', ['--out', join(out, 'x.jpg'), '--crop', 'half'], env());
+    expect(r5.code).toBe(2);
+    expect(r5.stderr).toMatch(/--crop must be a whole number/);
     const r3 = await runCliToEnd('mosaic', ['--cells', '10'], env());
     expect(r3.code).toBe(2);
     expect(r3.stderr).toMatch(/--out is required/);
