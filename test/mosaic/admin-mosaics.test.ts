@@ -159,7 +159,7 @@ describe('mosaics from the admin page', () => {
     tooMuch.set('crop', '150');
     const crop = await api('/api/admin/mosaics', { method: 'POST', body: tooMuch });
     expect(crop.status).toBe(400);
-    expect((await crop.json()).error).toBe('smallest crop: 1–100 %');
+    expect((await crop.json()).error).toBe('crop: 1–100 %');
     const notImage = new FormData();
     notImage.set('target', new Blob(['hello']), 'target.jpg');
     const refused = await api('/api/admin/mosaics', { method: 'POST', body: notImage });

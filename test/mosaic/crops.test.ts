@@ -49,12 +49,17 @@ describe('crop features', () => {
     for (let i = 0; i < fast.length; i++) expect(fast[i]).toBeCloseTo(slow[i] as number, 3);
   });
 
-  it('are offered only where the tile holds a cell of pixels, and not at all at 100 %', () => {
-    expect(cropList(35, 80)).toHaveLength(27);
-    expect(cropList(50, 80)).toHaveLength(18);
-    // A 35 % crop is 90 px of the 256 px tile: cells of 120 px would enlarge it.
-    expect(cropList(35, 120).map(([, , s]) => s)).not.toContain(45);
+  it('are nine squares of the part asked, never so small that the print would enlarge them', () => {
+    const crops = cropList(35, 80);
+    expect(crops).toHaveLength(9);
+    // 35 % of the 128 px raster, 90 px of the 256 px tile: more than an 80 px cell.
+    expect(new Set(crops.map(([, , s]) => s))).toEqual(new Set([45]));
+    expect(crops).toContainEqual([0, 0, 45]);
+    expect(crops).toContainEqual([83, 83, 45]);
+    // 120 px cells need 120 px of the tile: crops of 60 raster pixels at least.
+    expect(new Set(cropList(35, 120).map(([, , s]) => s))).toEqual(new Set([60]));
     expect(cropList(100, 80)).toEqual([]);
+    expect(cropList(35, 300)).toEqual([]);
   });
 });
 
