@@ -64,7 +64,7 @@ if (wanted('mosaic')) {
     await benchMosaic(
       quick
         ? { photos, cols: 20, rows: 15, width: 1600, skipMetapixel: true, log }
-        : { photos, log, corpus: process.env.MOSAIC_CORPUS, looseRepeats: 30, crop: 35 },
+        : { photos, log, corpus: process.env.MOSAIC_CORPUS, looseRepeats: 30, crop: 100 },
     ),
   );
 }

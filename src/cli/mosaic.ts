@@ -17,9 +17,9 @@ const USAGE = `usage: npm run mosaic -- --out FILE [--target FILE] [--cells N | 
   --blend 0-100           move each pixel this far toward the target (default 0)
   --include-unconsented   also use photos without print consent: for on-screen use only
   --collage time|colour   a plain grid of every photo instead of a mosaic
-  --crop PERCENT          let a cell show a square part of a photo, this part of its side (35 looks
-                          closest to the target), where that fits better; every photo shown is
-                          still shown whole once (default 100: whole photos only)
+  --crop PERCENT          a cell may show a square part of a photo, this part of its side, where
+                          that fits better; every photo shown is still shown whole once
+                          (default 35; 100: whole photos only, faster, less like the target)
   --viewer-url URL        public address of the viewer, for the QR code on the credits page`;
 
 function int(name: string, value: string | undefined): number | undefined {

@@ -46,10 +46,10 @@ export interface MosaicOptions {
   maxRepeats?: number;
   minDistance?: number;
   /**
-   * Below 100: a cell may show a square part of a photo, this many percent of its side (at nine
-   * places), where that fits the target better; every photo shown is still shown whole at least
-   * once. Default 100: whole photos only. 35 looks closest to the target; the build takes two to
-   * three times as long.
+   * A cell may show a square part of a photo, this many percent of its side (at nine places),
+   * where that fits the target better; every photo shown is still shown whole at least once.
+   * Default 35 (on 2,000 real photos, 4 uses each: SSIM 0.48 against 0.27 for whole photos
+   * only, in two to three times the build time). 100: whole photos only.
    */
   crop?: number;
   /** Also write the deep-zoom viewer folder. */
@@ -141,7 +141,7 @@ const COARSE_FREQUENCIES = 21;
  * best; 50 and 35 %: 0.470.
  */
 const CROP_PLACES = 3;
-export const DEFAULT_CROP = 100;
+export const DEFAULT_CROP = 35;
 /** Target pixels per cell side for the blend. */
 const BLEND_ANALYSIS = 16;
 /**

@@ -129,13 +129,15 @@ describe('mosaics from the admin page', () => {
       return (await started.json()).id as string;
     };
     // 3 photos left after the takedown above, and about 16 cells (5×3 for the peace symbol).
-    const loose = await waitReady(await build('12'));
+    const loose = await waitReady(await build('12', '100'));
     expect(loose.options.maxRepeats).toBe(12);
     expect(loose.stats.maxRepeats).toBeLessThanOrEqual(12);
     expect(loose.stats.photosShown).toBe(3);
+    expect(loose.options.crop).toBe(100);
     expect(loose.stats.cropped).toBe(0);
-    // With crops allowed, the build records the option and shows every photo whole once.
-    const cropped = await waitReady(await build('', '35'));
+    // By default cells may show crops: the build records the option, and shows every photo
+    // whole at least once.
+    const cropped = await waitReady(await build(''));
     expect(cropped.options.crop).toBe(35);
     expect(cropped.stats.photosShown).toBe(3);
     expect(cropped.stats.cropped).toBeLessThanOrEqual(15 - 3);

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildMosaic, cropList } from '../../src/mosaic/build.ts';
+import { cropRows } from '../../src/mosaic/crops-kernel.mjs';
 import { type Crop, cropFeatures, FEATURE_VALUES, regionFeatures } from '../../src/mosaic/features.ts';
 import type { Manifest } from '../../src/mosaic/manifest.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
@@ -131,11 +132,11 @@ describe('mosaic with crops', () => {
     expect(wholeShown.size).toBe(4);
   });
 
-  it('shows whole photos only unless asked', async () => {
+  it('shows whole photos only at 100 %', async () => {
     await addQuadrantPhotos();
     const result = await buildMosaic(
       { db: ctx.db, mediaDir: ctx.settings.mediaDir },
-      { out: join(out, 'm.png'), target: await target(), grid: { cols: 8, rows: 4 }, width: 320 },
+      { out: join(out, 'm.png'), target: await target(), grid: { cols: 8, rows: 4 }, width: 320, crop: 100 },
     );
     expect(result.stats.cropped).toBe(0);
     expect(result.manifest.cells.every((cell) => cell.crop === undefined)).toBe(true);
@@ -154,5 +155,68 @@ describe('mosaic with crops', () => {
     await expect(
       buildMosaic({ db: ctx.db, mediaDir: ctx.settings.mediaDir }, { out: join(out, 'm.png'), crop: 0 }),
     ).rejects.toThrow(/crop must be between 1 and 100/);
+  });
+});
+
+describe('crop search', () => {
+  it('finds the same crops whether the cells are searched in one range or split between threads', () => {
+    const values = FEATURE_VALUES;
+    const cells = 300;
+    const photos = 300;
+    const crops = 9;
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const vectors = (n: number) => {
+      const out = new Float32Array(n * values);
+      for (let v = 0; v < n; v++) {
+        const base = random() * 40;
+        for (let j = 0; j < 100; j++)
+          out[v * values + j] = Math.max(0, Math.min(40, base + (random() - 0.5) * 12));
+        for (let j = 100; j < values; j++) out[v * values + j] = (random() - 0.5) * 40;
+      }
+      return out;
+    };
+    const target = vectors(cells);
+    const views = vectors(photos * crops);
+    const metric = {
+      values,
+      lightness: 100,
+      weightL: 6,
+      weightS: 0,
+      structure: 3300,
+      c1: 0.16,
+      c2: 1.44,
+    };
+    const run = (ranges: Array<[number, number]>) => {
+      const best = new Float32Array(cells * photos).fill(1e9);
+      const viewOf = new Uint8Array(cells * photos);
+      for (const [from, to] of ranges) {
+        cropRows(
+          target,
+          views,
+          crops,
+          photos,
+          metric,
+          from,
+          to,
+          16,
+          best.subarray(from * photos, to * photos),
+          viewOf.subarray(from * photos, to * photos),
+        );
+      }
+      return { best, viewOf };
+    };
+    const whole = run([[0, cells]]);
+    const split = run([
+      [0, 137],
+      [137, 250],
+      [250, cells],
+    ]);
+    expect(split.viewOf).toEqual(whole.viewOf);
+    expect(split.best).toEqual(whole.best);
+    expect(whole.viewOf.some((v) => v > 0)).toBe(true);
   });
 });

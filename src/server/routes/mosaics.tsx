@@ -81,13 +81,13 @@ const buildForm = z.object({
         .max(100_000, 'most uses of a photo: at most 100,000'),
     ])
     .default(''),
-  // 100: whole photos only; lower lets a cell show that part of a photo (each still whole once).
+  // The part of a photo a cell may show (each photo still whole once); 100: whole photos only.
   crop: z.coerce
     .number()
     .int('crop: a whole number of percent')
     .min(1, 'crop: 1–100 %')
     .max(100, 'crop: 1–100 %')
-    .default(100),
+    .default(35),
   format: z.enum(['jpg', 'png', 'tif']).default('jpg'),
   collage: z.enum(['', 'time', 'colour']).default(''),
   includeUnconsented: z.enum(['on']).optional(),
@@ -189,9 +189,9 @@ export function mosaicRoutes(ctx: AppContext, store: MosaicStore, jobs: MosaicJo
             <input name="maxRepeats" type="number" min={1} max={100000} placeholder="as few as needed" />
           </label>
           <label>
-            Part of a photo a cell may show (% of its side; 100: whole photos only, 35: closest to the target,
-            each photo still shown whole once)
-            <input name="crop" type="number" min={1} max={100} value="100" />
+            Part of a photo a cell may show (% of its side; 35: closest to the target, each photo still shown
+            whole once; 100: whole photos only, faster)
+            <input name="crop" type="number" min={1} max={100} value="35" />
           </label>
           <label>
             Format
