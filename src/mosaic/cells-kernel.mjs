@@ -39,7 +39,8 @@ export async function cropCellsWith(sharp, source, crops, views, width, decodedT
       continue;
     }
     const [x0, y0, side] = crops[view - 1];
-    if (raster === undefined) {
+    // The raster only serves crops that hold a cell's pixels: the tile serves the others.
+    if (raster === undefined && side >= width) {
       raster = null;
       if (typeof source === 'object') {
         try {
