@@ -141,6 +141,12 @@ const COARSE_FREQUENCIES = 21;
  * best; 50 and 35 %: 0.470.
  */
 const CROP_PLACES = 3;
+/**
+ * With crops, the whole photos' costs refined per cell (see MatchInput.refine): they decide
+ * only where each photo is shown whole. 128 gives the same SSIM as 256 (0.477) in less time; 64
+ * gives 0.475.
+ */
+const CROP_REFINE = 128;
 export const DEFAULT_CROP = 35;
 /** Target pixels per cell side for the blend. */
 const BLEND_ANALYSIS = 16;
@@ -319,6 +325,7 @@ export async function buildMosaic(
       weightS: 0,
       structure: STRUCTURE_WEIGHT,
       coarse: COARSE_FREQUENCIES,
+      refine: crops.length > 0 ? CROP_REFINE : undefined,
       maxRepeats: options.maxRepeats,
       minDistance: options.minDistance,
       workers: options.workers,
