@@ -3,7 +3,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Db } from '../db/sqlite.ts';
 import { CELL_FILE, CELL_SIDE, readCellRaster } from '../media/cell-raster.mjs';
-import { sharp } from '../media/sharp-loaders.ts';
 import { collageOrder } from './collage.ts';
 import { creditsHtml } from './credits.ts';
 import { encodeImage, formatFromPath } from './encode.ts';
@@ -22,7 +21,14 @@ import { type LibraryPhoto, loadLibrary } from './library.ts';
 import { buildManifest, type Manifest, manifestCsv, supporters } from './manifest.ts';
 import { matchCells } from './matcher.ts';
 import type { MosaicStore, StoredMosaicOptions } from './registry.ts';
-import { type CellDecoding, type CellSource, decodeCells, type Layout, renderCanvas } from './render.ts';
+import {
+  type CellDecoding,
+  type CellSource,
+  decodeCell,
+  decodeCells,
+  type Layout,
+  renderCanvas,
+} from './render.ts';
 import { openTarget, type Rgb } from './target.ts';
 import { writeViewer } from './viewer.ts';
 
@@ -515,13 +521,7 @@ async function measureCrops(tiles: string[], crops: Crop[]): Promise<Float32Arra
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
-    raster ??= await sharp(readFileSync(tile), { failOn: 'none' })
-      .resize(CELL_SIDE, CELL_SIDE, { fit: 'cover', position: 'centre' })
-      .flatten({ background: '#ffffff' })
-      .toColourspace('srgb')
-      .removeAlpha()
-      .raw()
-      .toBuffer();
+    raster ??= await decodeCell(readFileSync(tile), CELL_SIDE, CELL_SIDE);
     cropFeatures(raster, CELL_SIDE, crops, out, p * per);
   }
   return out;

@@ -6,12 +6,21 @@ import { cropRows } from '../../src/mosaic/crops-kernel.mjs';
 import { type Crop, cropFeatures, FEATURE_VALUES, regionFeatures } from '../../src/mosaic/features.ts';
 import type { Manifest } from '../../src/mosaic/manifest.ts';
 import { createTestContext, type TestContext } from '../helpers/context.ts';
-import { addPhoto, blocksPng, pixels, type Rgb3, tempDir, writeTemp } from './helpers.ts';
+import {
+  addPhoto,
+  BLUE,
+  blockColour,
+  blocksPng,
+  blocksTarget,
+  GREEN,
+  near,
+  pixels,
+  RED,
+  type Rgb3,
+  tempDir,
+  YELLOW,
+} from './helpers.ts';
 
-const RED = { r: 220, g: 30, b: 30 };
-const GREEN = { r: 30, g: 180, b: 60 };
-const BLUE = { r: 30, g: 60, b: 200 };
-const YELLOW = { r: 240, g: 220, b: 40 };
 const COLOURS = [RED, GREEN, BLUE, YELLOW];
 
 let ctx: TestContext;
@@ -25,10 +34,8 @@ afterEach(() => {
   rmSync(out, { recursive: true, force: true });
 });
 
-const near = (data: Buffer, i: number, c: Rgb3, tol = 6) =>
-  Math.abs((data[i] as number) - c.r) <= tol &&
-  Math.abs((data[i + 1] as number) - c.g) <= tol &&
-  Math.abs((data[i + 2] as number) - c.b) <= tol;
+// Crops are cut from the JPEG tile: a little further from the flat colour than whole cells.
+const CROP_TOLERANCE = 6;
 
 describe('crop features', () => {
   it('are the features of the cropped region, fractional block edges included', () => {
@@ -81,21 +88,8 @@ describe('mosaic with crops', () => {
     }
   };
   // 8×4 cells: four 4×2 blocks of flat colour.
-  const block = (col: number, row: number) =>
-    [
-      [RED, GREEN],
-      [BLUE, YELLOW],
-    ][row >> 1]?.[col >> 2] as Rgb3;
-  const target = async () =>
-    writeTemp(
-      out,
-      'target.png',
-      await blocksPng(
-        Array.from({ length: 4 }, (_, row) => Array.from({ length: 8 }, (_, col) => block(col, row))),
-        40,
-        40,
-      ),
-    );
+  const block = blockColour;
+  const target = () => blocksTarget(out);
 
   it('fills each cell with the flat corner of a photo, and shows every photo whole once', async () => {
     await addQuadrantPhotos();
@@ -116,7 +110,7 @@ describe('mosaic with crops', () => {
         at(cell.width - 4, cell.height - 4),
       ];
       const wanted = block(cell.col, cell.row);
-      if (corners.every((i) => near(img.data, i, wanted))) {
+      if (corners.every((i) => near(img.data, i, wanted, CROP_TOLERANCE))) {
         // The manifest says which part: a square within one quadrant (at most half the side).
         expect(cell.crop, `cell ${cell.cell} is a crop`).toBeDefined();
         expect(cell.crop?.size).toBeLessThanOrEqual(0.5);

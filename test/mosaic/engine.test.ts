@@ -14,18 +14,19 @@ import { flatJpeg, photoJpeg } from '../helpers/images.ts';
 import {
   addFlatPhotos,
   addPhoto,
+  BLUE,
+  blockColour,
   blocksPng,
+  blocksTarget,
+  GREEN,
+  near,
   pixels,
   pngClaiming,
-  type Rgb3,
+  RED,
   tempDir,
   writeTemp,
+  YELLOW,
 } from './helpers.ts';
-
-const RED = { r: 220, g: 30, b: 30 };
-const GREEN = { r: 30, g: 180, b: 60 };
-const BLUE = { r: 30, g: 60, b: 200 };
-const YELLOW = { r: 240, g: 220, b: 40 };
 
 let ctx: TestContext;
 let out: string;
@@ -40,29 +41,13 @@ afterEach(() => {
 
 const deps = () => ({ db: ctx.db, mediaDir: ctx.settings.mediaDir });
 const readManifest = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Manifest;
-const near = (data: Buffer, i: number, c: Rgb3, tol = 4) =>
-  Math.abs((data[i] as number) - c.r) <= tol &&
-  Math.abs((data[i + 1] as number) - c.g) <= tol &&
-  Math.abs((data[i + 2] as number) - c.b) <= tol;
 
 describe('mosaic engine', () => {
   it('gives every cell of a flat-colour target a photo of exactly its colour, and the pixels agree with the manifest', async () => {
     // 8×4 cells: four 4×2 blocks. 4 photos per colour, 2 uses each: only the exact answer fits.
     const colourOf = await addFlatPhotos(ctx, [RED, GREEN, BLUE, YELLOW], 4);
-    const block = (col: number, row: number) =>
-      [
-        [RED, GREEN],
-        [BLUE, YELLOW],
-      ][row >> 1]?.[col >> 2] as Rgb3;
-    const target = writeTemp(
-      out,
-      'target.png',
-      await blocksPng(
-        Array.from({ length: 4 }, (_, row) => Array.from({ length: 8 }, (_, col) => block(col, row))),
-        40,
-        40,
-      ),
-    );
+    const block = blockColour;
+    const target = await blocksTarget(out);
 
     const result = await buildMosaic(deps(), {
       out: join(out, 'm.png'),

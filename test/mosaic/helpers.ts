@@ -12,6 +12,17 @@ export interface Rgb3 {
   b: number;
 }
 
+export const RED: Rgb3 = { r: 220, g: 30, b: 30 };
+export const GREEN: Rgb3 = { r: 30, g: 180, b: 60 };
+export const BLUE: Rgb3 = { r: 30, g: 60, b: 200 };
+export const YELLOW: Rgb3 = { r: 240, g: 220, b: 40 };
+
+/** Whether the RGB pixel at byte i of raw pixels is within `tol` of c in every channel. */
+export const near = (data: Buffer, i: number, c: Rgb3, tol = 4): boolean =>
+  Math.abs((data[i] as number) - c.r) <= tol &&
+  Math.abs((data[i + 1] as number) - c.g) <= tol &&
+  Math.abs((data[i + 2] as number) - c.b) <= tol;
+
 export const hex = (c: Rgb3): string =>
   `#${[c.r, c.g, c.b].map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 
@@ -84,6 +95,26 @@ export async function blocksPng(blocks: Rgb3[][], cw: number, ch: number): Promi
   return sharp(data, { raw: { width: w, height: h, channels: 3 } })
     .png()
     .toBuffer();
+}
+
+/** The colour of cell (col, row) of an 8×4 grid in four 4×2 blocks: red, green / blue, yellow. */
+export const blockColour = (col: number, row: number): Rgb3 =>
+  [
+    [RED, GREEN],
+    [BLUE, YELLOW],
+  ][row >> 1]?.[col >> 2] as Rgb3;
+
+/** A target for an 8×4 grid of 40 px cells in the four blocks of blockColour, written to dir. */
+export async function blocksTarget(dir: string): Promise<string> {
+  return writeTemp(
+    dir,
+    'target.png',
+    await blocksPng(
+      Array.from({ length: 4 }, (_, row) => Array.from({ length: 8 }, (_, col) => blockColour(col, row))),
+      40,
+      40,
+    ),
+  );
 }
 
 export function tempDir(prefix = 'standwall-mosaic-'): string {
