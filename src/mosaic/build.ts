@@ -19,7 +19,7 @@ import {
 } from './features.ts';
 import { type LibraryPhoto, loadLibrary } from './library.ts';
 import { buildManifest, type Manifest, manifestCsv, supporters } from './manifest.ts';
-import { matchCells } from './matcher.ts';
+import { DENSE_MAX_PAIRS, matchCells } from './matcher.ts';
 import type { MosaicStore, StoredMosaicOptions } from './registry.ts';
 import {
   type CellDecoding,
@@ -290,7 +290,8 @@ export async function buildMosaic(
       else unmeasured.add(i);
     });
     let decoded = 0;
-    crops = cropList(options.crop ?? DEFAULT_CROP, cw);
+    // Crops need the auction's cost matrix: larger problems show whole photos.
+    crops = cols * rows * photos.length <= DENSE_MAX_PAIRS ? cropList(options.crop ?? DEFAULT_CROP, cw) : [];
     let cells: CellDecoding | undefined;
     // The whole photos, and with crops the cells to cut them from once the match has chosen.
     const decodeAll = () => {
