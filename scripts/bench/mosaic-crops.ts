@@ -1,11 +1,15 @@
 /**
- * Experiment, not a feature: how much likeness a mosaic gains when each use of a photo may show
- * a crop of it (a zoom on part of its tile) instead of the whole tile, under the same rules
- * (at most --cap uses of a photo, every photo at least once, uses spread apart).
+ * The exact reference for the build's crops (MosaicOptions.crop, which searches each cell's
+ * nearest crops instead): how much likeness a mosaic gains when each use of a photo may show a
+ * crop of it (a zoom on part of its tile) instead of the whole tile, under the same rules (at
+ * most --cap uses of a photo, every photo at least once, uses spread apart), with every crop
+ * costed in every cell.
  *
  *   npm run import -- CORPUS/tiles --approve --consent        (with DATA_DIR=DIR)
  *   npx tsx scripts/bench/mosaic-crops.ts DIR/ [--zooms 1,0.8,0.6] [--cap 4] [--target FILE]
  *     [--full-once]   every photo also shown whole at least once (where that costs least)
+ *     [--whole-first] the same, decided in the auction (each photo's first place is the whole
+ *                     photo), as the build does
  *
  * Crops come from each photo's stored 128 px cell raster: zoom 1 is the whole tile, any other
  * zoom z a square z of its side at 3×3 positions (corners, edges, centre). Every crop of every
