@@ -302,6 +302,8 @@ export async function buildMosaic(
         },
         keep: photos.length * cw * ch * 3 <= KEEP_TILE_BYTES,
         crops: crops.length > 0 ? crops : undefined,
+        // A library too large to keep at cell size is not decoded ahead at tile size either.
+        tilesAhead: photos.length * cw * ch * 3 <= KEEP_TILE_BYTES,
       });
       return cells.whole;
     };
@@ -319,6 +321,9 @@ export async function buildMosaic(
       measured = resolve;
       unmeasurable = reject;
     });
+    // The match awaits it once its cost matrix is done; a failure reaches the build through the
+    // match, and must not go unhandled before that.
+    cropViews.catch(() => undefined);
     const matching = matchCells({
       cols,
       rows,
@@ -344,62 +349,68 @@ export async function buildMosaic(
         decoding.catch(() => undefined);
       },
     });
-    // A failed match stops the cell workers, which would wait for its crops.
     const matched = matching.catch((error: unknown) => {
       cells?.close();
       throw error;
     });
-    // The crops are measured here while the cost matrix takes the worker threads.
-    if (crops.length > 0) {
-      await measureCrops(
-        photos.map((p) => abs(p.tilePath)),
-        crops,
-      ).then(measured, (error) => {
-        unmeasurable(error);
-        // The match fails with it, awaited below.
-        matched.catch(() => undefined);
-        throw error;
+    // Awaited below; a match that fails meanwhile must not go unhandled.
+    matched.catch(() => undefined);
+    // The cell workers wait for the crops to cut: whatever fails before, they are stopped.
+    let cutting = false;
+    try {
+      // The crops are measured here while the cost matrix takes the worker threads.
+      if (crops.length > 0) {
+        await measureCrops(
+          photos.map((p) => abs(p.tilePath)),
+          crops,
+        ).then(measured, (error) => {
+          unmeasurable(error);
+          throw error;
+        });
+      }
+      if (!decodedTiles) {
+        // A match that fails fails the build here, before any tile is decoded if it failed early.
+        await matched;
+        decoding ??= decodeAll();
+        decodedTiles = await decoding;
+        lap('tiles');
+      }
+      // Progress reads in order: every tile, then the match.
+      onProgress({ phase: 'match', done: 0, total: 1 });
+      const match = await matched;
+      assignment = match.assignment;
+      views = match.view;
+      const shownCropped = new Map<number, number[]>();
+      assignment.forEach((p, c) => {
+        const view = match.view[c] as number;
+        if (p < 0 || view === 0) return;
+        const list = shownCropped.get(p) ?? [];
+        if (!list.includes(view)) list.push(view);
+        shownCropped.set(p, list);
       });
+      for (const [phase, time] of Object.entries(match.timings)) seconds[`match.${phase}`] = time;
+      lap('match');
+      if (crops.length > 0 && cells) {
+        // Also when no cell shows a crop: the workers wait for it.
+        cutting = true;
+        cropCells = await cells.cut(shownCropped);
+        lap('crops');
+      }
+      // Only the tiles the render pastes stay in memory.
+      const pasted = new Set<number>();
+      assignment.forEach((p, c) => {
+        if (p >= 0 && match.view[c] === 0) pasted.add(p);
+      });
+      for (const p of decodedTiles.keys()) if (!pasted.has(p)) decodedTiles.delete(p);
+      maxRepeats = match.maxRepeats;
+      minDistance = match.minDistance;
+      closestRepeat = match.closestRepeat;
+      // Per sixteenth of a cell, as the old 4×4 grid reported it.
+      meanCost = match.meanCost / 16;
+      onProgress({ phase: 'match', done: 1, total: 1 });
+    } finally {
+      if (!cutting) cells?.close();
     }
-    if (!decodedTiles) {
-      // A match that fails fails the build here, before any tile is decoded if it failed early.
-      await matched;
-      decoding ??= decodeAll();
-      decodedTiles = await decoding;
-      lap('tiles');
-    }
-    // Progress reads in order: every tile, then the match.
-    onProgress({ phase: 'match', done: 0, total: 1 });
-    const match = await matched;
-    assignment = match.assignment;
-    views = match.view;
-    const shownCropped = new Map<number, number[]>();
-    assignment.forEach((p, c) => {
-      const view = match.view[c] as number;
-      if (p < 0 || view === 0) return;
-      const list = shownCropped.get(p) ?? [];
-      if (!list.includes(view)) list.push(view);
-      shownCropped.set(p, list);
-    });
-    for (const [phase, time] of Object.entries(match.timings)) seconds[`match.${phase}`] = time;
-    lap('match');
-    if (crops.length > 0 && cells) {
-      // Also when no cell shows a crop: the workers wait for it.
-      cropCells = await cells.cut(shownCropped);
-      lap('crops');
-    }
-    // Only the tiles the render pastes stay in memory.
-    const pasted = new Set<number>();
-    assignment.forEach((p, c) => {
-      if (p >= 0 && match.view[c] === 0) pasted.add(p);
-    });
-    for (const p of decodedTiles.keys()) if (!pasted.has(p)) decodedTiles.delete(p);
-    maxRepeats = match.maxRepeats;
-    minDistance = match.minDistance;
-    closestRepeat = match.closestRepeat;
-    // Per sixteenth of a cell, as the old 4×4 grid reported it.
-    meanCost = match.meanCost / 16;
-    onProgress({ phase: 'match', done: 1, total: 1 });
   }
 
   const { cols, rows, cellWidth } = layout;

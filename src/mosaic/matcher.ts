@@ -166,6 +166,8 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
     : null;
   if (whole) lap('costs');
   const crops = whole && input.crops && input.crops.count > 0 ? input.crops : null;
+  // A cell's view is a byte (0 the whole photo), and so is it in the render's keys.
+  if (crops && crops.count > 254) throw new RangeError('at most 254 crops per photo');
   const cropped = crops
     ? await cropCosts(
         target,

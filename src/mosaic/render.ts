@@ -244,14 +244,17 @@ function decodeInWorkers(
   }
   const cut = (views: Map<number, number[]>): Promise<Map<number, Buffer>> => {
     if (failure) return Promise.reject(failure);
+    const stranger = [...views.keys()].find((photo) => !shareOf.has(photo));
+    if (stranger !== undefined) {
+      fail(new Error(`photo ${stranger} was not among the decoded`));
+      return Promise.reject(failure);
+    }
     const shares = Array.from(
       { length: threads },
       () => [] as Array<{ photo: number; source: CellSource | undefined; views: number[] }>,
     );
     for (const [photo, list] of [...views.entries()].sort((a, b) => a[0] - b[0])) {
-      const share = shareOf.get(photo);
-      if (share === undefined) throw new Error(`photo ${photo} was not among the decoded`);
-      shares[share]?.push({ photo, source: sources[photo], views: list });
+      shares[shareOf.get(photo) as number]?.push({ photo, source: sources[photo], views: list });
     }
     pending = threads;
     const done = new Promise<Map<number, Buffer>>((resolve, reject) => {
@@ -262,10 +265,7 @@ function decodeInWorkers(
     });
     return done;
   };
-  const close = (): void => {
-    settled = true;
-    for (const w of workers) void w.terminate();
-  };
+  const close = (): void => fail(new Error('cell decoding stopped'));
   return { whole, cut, close };
 }
 

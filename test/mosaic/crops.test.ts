@@ -1,6 +1,7 @@
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CELL_FILE } from '../../src/media/cell-raster.mjs';
 import { buildMosaic, cropList } from '../../src/mosaic/build.ts';
 import { cropRows } from '../../src/mosaic/crops-kernel.mjs';
 import { type Crop, cropFeatures, FEATURE_VALUES, regionFeatures } from '../../src/mosaic/features.ts';
@@ -36,6 +37,11 @@ afterEach(() => {
 
 // Crops are cut from the JPEG tile: a little further from the flat colour than whole cells.
 const CROP_TOLERANCE = 6;
+
+const filesNamed = (dir: string, name: string): string[] =>
+  readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith(`/${name}`))
+    .map((f) => join(dir, f));
 
 describe('crop features', () => {
   it('are the features of the cropped region, fractional block edges included', () => {
@@ -142,6 +148,27 @@ describe('mosaic with crops', () => {
       );
       expect(seen[0]).not.toBe(seen[1]);
     }
+  });
+
+  it('measures photos stored before cell rasters from their tiles, and fails cleanly when the match fails meanwhile', async () => {
+    await addQuadrantPhotos();
+    const rasters = filesNamed(ctx.settings.mediaDir, CELL_FILE);
+    expect(rasters).toHaveLength(4);
+    for (const file of rasters) rmSync(file);
+    const deps = { db: ctx.db, mediaDir: ctx.settings.mediaDir };
+    const options = {
+      out: join(out, 'm.png'),
+      target: await target(),
+      grid: { cols: 8, rows: 4 },
+      width: 320,
+    };
+    const result = await buildMosaic(deps, { ...options, crop: 35 });
+    expect(result.stats.cropped).toBe(28);
+    // Measuring the crops from the tiles takes a while: the match fails first, and the build
+    // rejects with its reason (no unhandled rejection, no workers left waiting).
+    await expect(buildMosaic(deps, { ...options, crop: 35, maxRepeats: 1 })).rejects.toThrow(
+      /cannot fill 32 cells/,
+    );
   });
 
   it('refuses a crop outside 1–100 %', async () => {
