@@ -1,6 +1,6 @@
 // Crops in the match: each photo may also be shown as a square part of itself (a "view"), and a
 // cell takes the photo whose best view fits it best. Every view of every photo cannot be costed
-// in every cell (2,000 photos × 27 crops × 7,500 cells is 400 M pairs), so each cell's nearest
+// in every cell (2,000 photos × 9 crops × 7,500 cells is 135 M pairs), so each cell's nearest
 // views are found first by a few numbers that carry most of the cost (mean luma, the lowest
 // luma frequencies, mean colour) in a k-d tree, and only those are costed exactly. Plain
 // JavaScript, like candidates-kernel.mjs, so that worker threads run it without a loader.
