@@ -50,8 +50,8 @@ function searchVectors(vectors, count, values, lightness, stats) {
 /**
  * A k-d tree over `count` points of SEARCH numbers: nodes split at the median of their widest
  * coordinate, measured in what it weighs in the search (`scale`, per coordinate), so that the
- * splits follow the numbers that decide the distance. Node n covers order[start[n], end[n]); an inner node's children are left[n] and
- * right[n]; a leaf's dim is -1.
+ * splits follow the numbers that decide the distance. Node n covers order[start[n], end[n]);
+ * an inner node's children are left[n] and right[n]; a leaf's dim is -1.
  */
 function buildTree(points, count, scale) {
   const order = Int32Array.from({ length: count }, (_, i) => i);
