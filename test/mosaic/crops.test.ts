@@ -1,24 +1,24 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CELL_FILE } from '../../src/media/cell-raster.mjs';
 import { buildMosaic, cropList } from '../../src/mosaic/build.ts';
 import { cropRows } from '../../src/mosaic/crops-kernel.mjs';
 import { type Crop, cropFeatures, FEATURE_VALUES, regionFeatures } from '../../src/mosaic/features.ts';
 import type { Manifest } from '../../src/mosaic/manifest.ts';
-import { createTestContext, type TestContext } from '../helpers/context.ts';
+import type { TestContext } from '../helpers/context.ts';
 import {
   addPhoto,
   BLUE,
   blockColour,
   blocksPng,
   blocksTarget,
+  eachTestWithContext,
   GREEN,
   near,
   pixels,
   RED,
   type Rgb3,
-  tempDir,
   YELLOW,
 } from './helpers.ts';
 
@@ -26,13 +26,9 @@ const COLOURS = [RED, GREEN, BLUE, YELLOW];
 
 let ctx: TestContext;
 let out: string;
-beforeEach(() => {
-  ctx = createTestContext();
-  out = tempDir();
-});
-afterEach(() => {
-  ctx.dispose();
-  rmSync(out, { recursive: true, force: true });
+eachTestWithContext((c, o) => {
+  ctx = c;
+  out = o;
 });
 
 // Crops are cut from the JPEG tile: a little further from the flat colour than whole cells.

@@ -2,14 +2,14 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import sharp from 'sharp';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { media } from '../../src/db/schema.ts';
 import { importFolder } from '../../src/import/importer.ts';
 import { buildMosaic, type MosaicProgress } from '../../src/mosaic/build.ts';
 import { MosaicError } from '../../src/mosaic/errors.ts';
 import type { Manifest } from '../../src/mosaic/manifest.ts';
 import { overallPercent } from '../../src/server/routes/mosaics.tsx';
-import { createTestContext, type TestContext } from '../helpers/context.ts';
+import type { TestContext } from '../helpers/context.ts';
 import { flatJpeg, photoJpeg } from '../helpers/images.ts';
 import {
   addFlatPhotos,
@@ -18,6 +18,7 @@ import {
   blockColour,
   blocksPng,
   blocksTarget,
+  eachTestWithContext,
   GREEN,
   near,
   pixels,
@@ -30,13 +31,9 @@ import {
 
 let ctx: TestContext;
 let out: string;
-beforeEach(() => {
-  ctx = createTestContext();
-  out = tempDir();
-});
-afterEach(() => {
-  ctx.dispose();
-  rmSync(out, { recursive: true, force: true });
+eachTestWithContext((c, o) => {
+  ctx = c;
+  out = o;
 });
 
 const deps = () => ({ db: ctx.db, mediaDir: ctx.settings.mediaDir });

@@ -1,9 +1,10 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { afterEach, beforeEach } from 'vitest';
 import type { Network, NormalizedPost } from '../../src/ingest/normalized-post.ts';
-import type { TestContext } from '../helpers/context.ts';
+import { createTestContext, type TestContext } from '../helpers/context.ts';
 import { flatJpeg } from '../helpers/images.ts';
 
 export interface Rgb3 {
@@ -162,4 +163,22 @@ export async function pngClaiming(width: number, height: number): Promise<Buffer
   png.writeUInt32BE(height, 20);
   png.writeUInt32BE(crc32(png.subarray(12, 29)), 29);
   return png;
+}
+
+/**
+ * A fresh test context and output folder for each test, handed to `use` before it runs, both
+ * disposed of after it.
+ */
+export function eachTestWithContext(use: (ctx: TestContext, out: string) => void): void {
+  let ctx: TestContext | undefined;
+  let out: string | undefined;
+  beforeEach(() => {
+    ctx = createTestContext();
+    out = tempDir();
+    use(ctx, out);
+  });
+  afterEach(() => {
+    ctx?.dispose();
+    if (out) rmSync(out, { recursive: true, force: true });
+  });
 }

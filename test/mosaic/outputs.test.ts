@@ -1,26 +1,22 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { removePost } from '../../src/moderation/remove.ts';
 import { buildAndRecord, buildMosaic, rebuildMosaic } from '../../src/mosaic/build.ts';
 import { escapeHtml } from '../../src/mosaic/credits.ts';
 import { csvField, type Manifest } from '../../src/mosaic/manifest.ts';
 import { qrMatrix, qrSvg } from '../../src/mosaic/qr.ts';
 import { fileMosaicStore, markStaleOnRemoval } from '../../src/mosaic/registry.ts';
-import { createTestContext, type TestContext } from '../helpers/context.ts';
+import type { TestContext } from '../helpers/context.ts';
 import { flatJpeg } from '../helpers/images.ts';
-import { addPhoto, pixels, tempDir } from './helpers.ts';
+import { addPhoto, eachTestWithContext, pixels } from './helpers.ts';
 
 let ctx: TestContext;
 let out: string;
-beforeEach(() => {
-  ctx = createTestContext();
-  out = tempDir();
-});
-afterEach(() => {
-  ctx.dispose();
-  rmSync(out, { recursive: true, force: true });
+eachTestWithContext((c, o) => {
+  ctx = c;
+  out = o;
 });
 
 const deps = () => ({ db: ctx.db, mediaDir: ctx.settings.mediaDir });
