@@ -71,4 +71,28 @@ describe('the cell raster', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('comes from the same pixels for a plain colour JPEG as through the full pipeline (flatten, sRGB)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'standwall-cell-'));
+    try {
+      const media = createMediaRepository(dir);
+      const colour = await photoJpeg(5, 900, 700);
+      const grey = await sharp(colour).greyscale().jpeg().toBuffer();
+      const wideGamut = await sharp(colour).withIccProfile('p3').jpeg().toBuffer();
+      for (const [name, bytes] of Object.entries({ colour, grey, wideGamut })) {
+        const image = await media.store(bytes, { display: 'later' });
+        const stored = readFileSync(path.join(path.dirname(media.absolutePath(image.files.tile)), CELL_FILE));
+        // What every photo went through before the skip: flattened, resized, converted to sRGB.
+        const full = await sharp(bytes)
+          .flatten({ background: '#ffffff' })
+          .resize({ width: 256, height: 256, fit: 'cover', position: 'centre' })
+          .toColourspace('srgb')
+          .raw()
+          .toBuffer();
+        expect(stored.equals(encodeCellRaster(full, 256, 256, 3) as Buffer), name).toBe(true);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
