@@ -95,12 +95,14 @@ async function ensureBuilt() {
       {
         name: 'own-import-meta-url',
         setup(b) {
-          b.onLoad({ filter: /\.(ts|tsx)$/ }, (file) => ({
+          // Sources only: packages stay external. The .mjs kernels read files beside them too
+          // (the WebAssembly beside cells-kernel.mjs).
+          b.onLoad({ filter: /\.(ts|tsx|mjs)$/ }, (file) => ({
             contents: readFileSync(file.path, 'utf8').replaceAll(
               'import.meta.url',
               JSON.stringify(pathToFileURL(file.path).href),
             ),
-            loader: file.path.endsWith('.tsx') ? 'tsx' : 'ts',
+            loader: file.path.endsWith('.tsx') ? 'tsx' : file.path.endsWith('.mjs') ? 'js' : 'ts',
           }));
         },
       },

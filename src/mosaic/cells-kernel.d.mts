@@ -37,6 +37,18 @@ export function areaResize(
   dh: number,
 ): Buffer;
 
+/** areaResize in JavaScript: the WebAssembly kernel's reference. */
+export function areaResizeJs(
+  src: Uint8Array,
+  stride: number,
+  x0: number,
+  y0: number,
+  w: number,
+  h: number,
+  dw: number,
+  dh: number,
+): Buffer;
+
 /**
  * Square crops of one photo at cell size, one per entry of `views`: 0 the whole photo, k + 1
  * crops[k] ([x0, y0, side] in the 128 px cell raster), cut from the raster or the tile (the

@@ -161,11 +161,70 @@ function areaTaps(src, dst) {
   return taps;
 }
 
+const kernels = new WebAssembly.Instance(
+  new WebAssembly.Module(readFileSync(new URL('./wasm/kernels.wasm', import.meta.url))),
+  {
+    env: {
+      abort: () => {
+        throw new Error('mosaic kernel aborted');
+      },
+    },
+  },
+).exports;
+/** Where the callers' data starts in the kernels' memory (below: the module's own, if any). */
+const KERNEL_DATA = 4096;
+const align16 = (n) => (n + 15) & ~15;
+const packedTaps = new Map();
+
+/** The taps of both axes as the kernel reads them: per axis first, count, weight. */
+function kernelTaps(w, h, dw, dh) {
+  const key = `${w}/${h}/${dw}/${dh}`;
+  let packed = packedTaps.get(key);
+  if (!packed) {
+    const tx = areaTaps(w, dw);
+    const ty = areaTaps(h, dh);
+    packed = new Int32Array(
+      [tx.first, tx.count, tx.weight, ty.first, ty.count, ty.weight].flatMap((a) => Array.from(a)),
+    );
+    packedTaps.set(key, packed);
+  }
+  return packed;
+}
+
 /**
  * The region (x0, y0, w, h) of an RGB raster `stride` pixels wide, scaled down to dw × dh by
- * area: every output pixel is the exact mean of the source area it covers, rounded half up.
+ * area: every output pixel is the exact mean of the source area it covers, rounded half up. In
+ * the WebAssembly kernel (wasm/kernels.as.ts: a cell from a tile in a third of the time) while
+ * its 32-bit sums hold, else as areaResizeJs.
  */
 export function areaResize(src, stride, x0, y0, w, h, dw, dh) {
+  if (w * h * 255 >= 2 ** 31 || dw > w || dh > h) return areaResizeJs(src, stride, x0, y0, w, h, dw, dh);
+  const line = w * 3;
+  const taps = kernelTaps(w, h, dw, dh);
+  const tapsAt = align16(KERNEL_DATA + h * line);
+  const outAt = align16(tapsAt + taps.length * 4);
+  const scratchAt = align16(outAt + dw * dh * 3);
+  const end = scratchAt + line * 4;
+  const { memory } = kernels;
+  if (memory.buffer.byteLength < end) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
+  const heap = new Uint8Array(memory.buffer);
+  if (x0 === 0 && w === stride) heap.set(src.subarray(y0 * line, (y0 + h) * line), KERNEL_DATA);
+  else {
+    for (let y = 0; y < h; y++) {
+      const from = ((y0 + y) * stride + x0) * 3;
+      heap.set(src.subarray(from, from + line), KERNEL_DATA + y * line);
+    }
+  }
+  new Int32Array(memory.buffer, tapsAt, taps.length).set(taps);
+  kernels.areaResize(KERNEL_DATA, w, h, dw, dh, tapsAt, outAt, scratchAt);
+  // Memory of its own: a worker hands the cell over without a copy.
+  const out = Buffer.from(new ArrayBuffer(dw * dh * 3));
+  out.set(heap.subarray(outAt, outAt + out.length));
+  return out;
+}
+
+/** areaResize in JavaScript: the kernel's reference, and for regions too large for its sums. */
+export function areaResizeJs(src, stride, x0, y0, w, h, dw, dh) {
   const tx = areaTaps(w, dw);
   const ty = areaTaps(h, dh);
   // Horizontal pass: each source row of the region to dw sums (at most 255 × w each).

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { CELL_FILE, encodeCellRaster } from '../../src/media/cell-raster.mjs';
-import { type CellSource, cropCellsWith } from '../../src/mosaic/cells-kernel.mjs';
+import { areaResizeJs, type CellSource, cropCellsWith } from '../../src/mosaic/cells-kernel.mjs';
 import { areaResize, decodeCell, decodeCells, decodeTiles, viewKey } from '../../src/mosaic/render.ts';
 import { noisePixels as noise, photoJpeg } from '../helpers/images.ts';
 
@@ -56,6 +56,32 @@ describe('areaResize', () => {
     expect(
       areaResize(src, 300, 50, 0, 200, 200, 64, 64).equals(areaResize(region, 200, 0, 0, 200, 200, 64, 64)),
     ).toBe(true);
+  });
+
+  it('gives the same bytes in the WebAssembly kernel as in JavaScript, whatever the shapes', () => {
+    const src = noise(300, 280, 4);
+    // Whole and fractional factors, odd widths (rows not a multiple of 16 bytes), a crop's
+    // shape, a one-pixel output, and a region up to the raster's far edges.
+    const shapes: Array<[number, number, number, number, number, number]> = [
+      [0, 0, 300, 280, 80, 80],
+      [0, 0, 256, 256, 80, 80],
+      [3, 5, 90, 90, 80, 80],
+      [17, 9, 91, 97, 80, 80],
+      [0, 0, 128, 128, 80, 80],
+      [1, 2, 7, 5, 3, 2],
+      [10, 10, 5, 5, 1, 1],
+      [250, 230, 50, 50, 50, 50],
+      [0, 0, 300, 280, 37, 111],
+    ];
+    for (const [x0, y0, w, h, dw, dh] of shapes) {
+      expect(
+        areaResize(src, 300, x0, y0, w, h, dw, dh).equals(areaResizeJs(src, 300, x0, y0, w, h, dw, dh)),
+        `${w}×${h} at (${x0}, ${y0}) → ${dw}×${dh}`,
+      ).toBe(true);
+    }
+    // White everywhere: the largest sums the kernel's 32 bits hold, rounded to white exactly.
+    const white = new Uint8Array(300 * 280 * 3).fill(255);
+    expect(areaResize(white, 300, 0, 0, 300, 280, 80, 80).every((v) => v === 255)).toBe(true);
   });
 });
 
