@@ -2,6 +2,7 @@
 // (cells-worker.mjs) start without a TypeScript loader; typed in cells-kernel.d.mts.
 import { readFileSync } from 'node:fs';
 import { CELL_SIDE, readCellRaster } from '../media/cell-raster.mjs';
+import { instantiateKernels, reserve } from './wasm/kernels.mjs';
 
 /**
  * One photo at cell size from where the build found it: a file, or a cell raster (see
@@ -161,16 +162,7 @@ function areaTaps(src, dst) {
   return taps;
 }
 
-const kernels = new WebAssembly.Instance(
-  new WebAssembly.Module(readFileSync(new URL('./wasm/kernels.wasm', import.meta.url))),
-  {
-    env: {
-      abort: () => {
-        throw new Error('mosaic kernel aborted');
-      },
-    },
-  },
-).exports;
+const kernels = instantiateKernels();
 /** Where the callers' data starts in the kernels' memory (below: the module's own, if any). */
 const KERNEL_DATA = 4096;
 const align16 = (n) => (n + 15) & ~15;
@@ -206,7 +198,7 @@ export function areaResize(src, stride, x0, y0, w, h, dw, dh) {
   const scratchAt = align16(outAt + dw * dh * 3);
   const end = scratchAt + line * 4;
   const { memory } = kernels;
-  if (memory.buffer.byteLength < end) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
+  reserve(memory, end);
   const heap = new Uint8Array(memory.buffer);
   if (x0 === 0 && w === stride) heap.set(src.subarray(y0 * line, (y0 + h) * line), KERNEL_DATA);
   else {

@@ -1,6 +1,7 @@
 import { costMatrix, cropCosts, findCandidates } from './candidates.ts';
 import { distance, libraryIndex, type Metric, nearest, vectorStats } from './candidates-kernel.mjs';
 import { MosaicError } from './errors.ts';
+import { instantiateKernels, looseBar, reserve, roundDown32 } from './wasm/kernels.mjs';
 
 export interface MatchInput {
   cols: number;
@@ -582,14 +583,17 @@ export function auction(
   const price = new Float64Array(places);
   const owner = new Int32Array(places).fill(-1);
   const holds = new Int32Array(bidders).fill(-1);
+  // The scan runs in the WebAssembly kernel (see scanEither): the costs and the prices it reads
+  // live in its memory, with the prices also in f32, rounded down.
+  const scan = scanMemory(cost, firstCost, photos);
   // Per photo, its cheapest place and the two lowest prices.
-  const low1 = new Float64Array(photos);
+  const low1 = scan.low;
   const low2 = new Float64Array(photos);
   const lowPlace = new Int32Array(photos);
   // With a cost of its own for first places: each photo's first place's price, and the lowest
   // of its others, so that a photo is weighed at what its places are worth to the cell.
-  const firstPrice = new Float64Array(firstCost ? photos : 0);
-  const restPrice = new Float64Array(firstCost ? photos : 0);
+  const firstPrice = scan.firstPrice;
+  const restPrice = scan.restPrice;
   const reprice = (p: number): void => {
     let a = Number.POSITIVE_INFINITY;
     let b = Number.POSITIVE_INFINITY;
@@ -600,13 +604,16 @@ export function auction(
       else if (v < b) b = v;
     }
     low1[p] = a;
+    scan.low32[p] = roundDown32(a);
     low2[p] = b;
     lowPlace[p] = at;
     if (firstCost) {
       firstPrice[p] = price[p * cap] as number;
+      scan.first32[p] = roundDown32(price[p * cap] as number);
       let rest = Number.POSITIVE_INFINITY;
       for (let s = p * cap + 1; s < p * cap + cap; s++) rest = Math.min(rest, price[s] as number);
       restPrice[p] = rest;
+      scan.rest32[p] = roundDown32(rest);
     }
   };
   for (let p = 0; p < photos; p++) reprice(p);
@@ -695,17 +702,14 @@ export function auction(
     if (h >= 0) consider(i, h, ix, iy);
     const row = i * photos;
     if (firstCost) {
-      for (
-        let p = worthMoreEither(cost, firstCost, row, restPrice, firstPrice, 0, photos, second);
-        p < photos;
-      ) {
+      for (let p = scan.either(row, 0, second); p < photos; ) {
         if (p !== h) consider(i, p, ix, iy);
-        p = worthMoreEither(cost, firstCost, row, restPrice, firstPrice, p + 1, photos, second);
+        p = scan.either(row, p + 1, second);
       }
     } else {
-      for (let p = worthMore(cost, row, low1, 0, photos, second); p < photos; ) {
+      for (let p = scan.one(row, 0, second); p < photos; ) {
         if (p !== h) consider(i, p, ix, iy);
-        p = worthMore(cost, row, low1, p + 1, photos, second);
+        p = scan.one(row, p + 1, second);
       }
     }
     hint[i] = bestPlace < 0 ? -1 : Math.floor(bestPlace / cap);
@@ -747,45 +751,50 @@ export function auction(
 }
 
 /**
- * The first photo from `p` whose cost in the cell (its row from `row`) and lowest price leave the
- * cell more than `bar`, or `photos`: the auction's hot loop, kept apart so that it compiles to a
- * tight scan.
+ * The auction's scan over a cell's row in the WebAssembly kernel (kernels.as.ts): the first
+ * photo from `p` whose cost and lowest price leave the cell more than `bar` (`one`), or, with
+ * first places of their own, whose first place or cheapest other place does (`either`); else
+ * `photos`. Its memory holds the costs (copied once) and the prices the auction keeps there.
  */
-function worthMore(
-  cost: Float32Array,
-  row: number,
-  low1: Float64Array,
-  p: number,
-  photos: number,
-  bar: number,
-): number {
-  for (; p < photos; p++) if (-(low1[p] as number) - (cost[row + p] as number) > bar) return p;
-  return photos;
-}
-
-/**
- * worthMore for an auction whose first places have a cost of their own (`first`): what photo p
- * is worth is the better of its first place and its cheapest other place.
- */
-function worthMoreEither(
-  cost: Float32Array,
-  first: Float32Array,
-  row: number,
-  restPrice: Float64Array,
-  firstPrice: Float64Array,
-  p: number,
-  photos: number,
-  bar: number,
-): number {
-  for (; p < photos; p++) {
-    if (
-      -(restPrice[p] as number) - (cost[row + p] as number) > bar ||
-      -(firstPrice[p] as number) - (first[row + p] as number) > bar
-    ) {
-      return p;
-    }
-  }
-  return photos;
+function scanMemory(cost: Float32Array, firstCost: Float32Array | undefined, photos: number) {
+  const kernels = instantiateKernels();
+  const matrix = cost.length * 4;
+  const costAt = 1024;
+  const firstAt = costAt + matrix;
+  // Rows of f32 may end off the f64 alignment.
+  const pricesAt = Math.ceil((firstAt + (firstCost ? matrix : 0)) / 16) * 16;
+  // Per photo: low, rest, first (f64), then low32, rest32, first32 (f32).
+  reserve(kernels.memory, pricesAt + photos * 36 + 64);
+  const { buffer } = kernels.memory;
+  new Float32Array(buffer, costAt, cost.length).set(cost);
+  if (firstCost) new Float32Array(buffer, firstAt, firstCost.length).set(firstCost);
+  const f64 = (k: number) => new Float64Array(buffer, pricesAt + k * photos * 8, photos);
+  const f32 = (k: number) => new Float32Array(buffer, pricesAt + photos * 24 + k * photos * 4, photos);
+  const [low, restPrice, firstPrice] = [f64(0), f64(1), f64(2)];
+  const [low32, rest32, first32] = [f32(0), f32(1), f32(2)];
+  return {
+    low,
+    restPrice,
+    firstPrice,
+    low32,
+    rest32,
+    first32,
+    one: (row: number, p: number, bar: number): number =>
+      kernels.scanOne(costAt + row * 4, low32.byteOffset, low.byteOffset, p, photos, bar, looseBar(bar)),
+    either: (row: number, p: number, bar: number): number =>
+      kernels.scanEither(
+        costAt + row * 4,
+        firstAt + row * 4,
+        rest32.byteOffset,
+        first32.byteOffset,
+        restPrice.byteOffset,
+        firstPrice.byteOffset,
+        p,
+        photos,
+        bar,
+        looseBar(bar),
+      ),
+  };
 }
 
 /** Min-heap of the indices that `member` admits, keyed by `key[index]`; ties to the lower index. */

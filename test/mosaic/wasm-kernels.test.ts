@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileKernel, KERNELS, wasmPath } from '../../scripts/build-wasm.mjs';
+import { instantiateKernels, looseBar, reserve, roundDown32 } from '../../src/mosaic/wasm/kernels.mjs';
 
 describe('the WebAssembly kernels', () => {
   it('are committed as their sources compile today (npm run build:wasm after a change)', async () => {
@@ -10,4 +11,80 @@ describe('the WebAssembly kernels', () => {
       expect(compiled.equals(committed), `${wasmPath(source)} is stale: run npm run build:wasm`).toBe(true);
     }
   }, 60_000);
+
+  it("find the photos the auction's scan would, with prices rounded down to f32 for the first pass", () => {
+    const photos = 203; // not a multiple of the four lanes
+    const kernels = instantiateKernels();
+    reserve(kernels.memory, 1024 + photos * 40);
+    const { buffer } = kernels.memory;
+    const cost = new Float32Array(buffer, 1024, photos);
+    const first = new Float32Array(buffer, 1024 + photos * 4, photos);
+    const rest = new Float64Array(buffer, 1024 + photos * 8, photos);
+    const firstPrice = new Float64Array(buffer, 1024 + photos * 16, photos);
+    const rest32 = new Float32Array(buffer, 1024 + photos * 24, photos);
+    const first32 = new Float32Array(buffer, 1024 + photos * 28, photos);
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let p = 0; p < photos; p++) {
+      cost[p] = Math.fround(random() * 1000);
+      first[p] = Math.fround((cost[p] as number) + random() * 50);
+      // Prices with more digits than f32 holds, and photos with no other place (infinite).
+      rest[p] = p % 17 === 0 ? Number.POSITIVE_INFINITY : random() * 300 + random() * 1e-9;
+      firstPrice[p] = random() * 300 + random() * 1e-9;
+      rest32[p] = roundDown32(rest[p] as number);
+      expect(rest32[p]).toBeLessThanOrEqual(rest[p] as number);
+      first32[p] = roundDown32(firstPrice[p] as number);
+    }
+    const worth = (p: number, bar: number) =>
+      -(rest[p] as number) - (cost[p] as number) > bar ||
+      -(firstPrice[p] as number) - (first[p] as number) > bar;
+    // Bars exactly at photos' values (a tie is not worth more), between them, and none at all.
+    const bars = [Number.NEGATIVE_INFINITY, -1e9, -600, -1];
+    for (let p = 0; p < photos; p += 5) bars.push(-(rest[p] as number) - (cost[p] as number));
+    for (let p = 1; p < photos; p += 7) bars.push(-(firstPrice[p] as number) - (first[p] as number));
+    // And bars a hair above a photo's value (it is worth more, by an f64 ulp or so): where the
+    // f32 pass would lose it if its rounding were not allowed for.
+    for (let p = 2; p < photos; p += 3) {
+      const sum = (firstPrice[p] as number) + (first[p] as number);
+      bars.push(-(sum + sum * 2 ** -51));
+    }
+    let found = 0;
+    for (const bar of bars) {
+      for (const start of [0, 1, 3, 4, 100, photos - 1, photos]) {
+        let expected = start;
+        while (expected < photos && !worth(expected, bar)) expected++;
+        const got = kernels.scanEither(
+          cost.byteOffset,
+          first.byteOffset,
+          rest32.byteOffset,
+          first32.byteOffset,
+          rest.byteOffset,
+          firstPrice.byteOffset,
+          start,
+          photos,
+          bar,
+          looseBar(bar),
+        );
+        expect(got, `bar ${bar} from ${start}`).toBe(expected);
+        const one = kernels.scanOne(
+          cost.byteOffset,
+          first32.byteOffset,
+          firstPrice.byteOffset,
+          start,
+          photos,
+          bar,
+          looseBar(bar),
+        );
+        let plain = start;
+        while (plain < photos && !(-(firstPrice[plain] as number) - (cost[plain] as number) > bar)) plain++;
+        expect(one, `one: bar ${bar} from ${start}`).toBe(plain);
+        if (expected < photos) found++;
+      }
+    }
+    // The bars were chosen so that many scans stop inside the row, not only at its end.
+    expect(found).toBeGreaterThan(100);
+  });
 });
