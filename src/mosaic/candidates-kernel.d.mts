@@ -45,6 +45,41 @@ export function windowRows(
   lightness: number,
 ): Float64Array;
 
+/** SSIM's windows over a side×side L grid; null when `lightness` is not a square. */
+export interface Geometry {
+  side: number;
+  from: Int32Array;
+  to: Int32Array;
+  w: Float64Array;
+}
+export function geometry(lightness: number): Geometry | null;
+
+/** Σ over the windows of SSIM's l · cs between a grid and another's window rows. */
+export function windowSsim(
+  grid: ArrayLike<number>,
+  o: number,
+  gridStats: Float64Array,
+  gAt: number,
+  rows: Float64Array,
+  rb: number,
+  rowsStats: Float64Array,
+  rAt: number,
+  geo: Geometry,
+  c1: number,
+  c2: number,
+): number;
+
+/** windowSsim in the WebAssembly kernel over copies of the arrays (10×10 grids; else null). */
+export function windowSsimKernel(
+  geo: Geometry,
+  grids: ArrayLike<number>,
+  gridStats: Float64Array,
+  rows: Float64Array,
+  rowsStats: Float64Array,
+  c1: number,
+  c2: number,
+): ((o: number, gAt: number, rb: number, rAt: number) => number) | null;
+
 export function libraryIndex(
   library: Float32Array,
   photos: number,

@@ -7,6 +7,8 @@
 // then (a, b) pairs. The cost of a photo in a cell (see `distance`) is SSIM's loss on the L
 // grid plus squared differences of the mean L and of the a, b grid.
 
+import { instantiateKernels, reserve } from './wasm/kernels.mjs';
+
 // SSIM's window (Gaussian, σ 1.5, 11×11) in grid values: at the size mosaics are scored, a cell
 // is its grid, one value a pixel. WINDOWS × WINDOWS of them, spread evenly over the cell and cut
 // to it, stand for the per-pixel windows of the real thing (3 × 3 gives most of what all 100 do;
@@ -245,6 +247,43 @@ export function windowRowSsim(e0, e1, e2, r, cStats, cAt, pStats, pAt, c1, c2) {
 }
 
 /**
+ * windowSsim on the build's 10×10 grid in the WebAssembly kernel (windowSsim10 in
+ * wasm/kernels.as.ts, twice as fast), over copies of the arrays in its memory: the returned
+ * function takes the same offsets into them as windowSsim (grid at `o`, its stats at `gAt`,
+ * window rows at `rb`, their stats at `rAt`). Null for other grids.
+ */
+export function windowSsimKernel(geo, grids, gridStats, rows, rowsStats, c1, c2) {
+  if (geo.side !== 10) return null;
+  const kernels = instantiateKernels();
+  const parts = [grids, gridStats, rows, rowsStats];
+  const starts = [];
+  let end = 1024;
+  for (const part of parts) {
+    starts.push(end);
+    end = Math.ceil((end + part.length * 8) / 16) * 16;
+  }
+  const geometryAt = end;
+  reserve(kernels.memory, geometryAt + 30 * 8 + 6 * 4);
+  const { buffer } = kernels.memory;
+  parts.forEach((part, i) => {
+    new Float64Array(buffer, starts[i], part.length).set(part);
+  });
+  new Float64Array(buffer, geometryAt, 30).set(geo.w.subarray(0, 30));
+  new Int32Array(buffer, geometryAt + 240, 6).set([...geo.from, ...geo.to]);
+  const [gridsAt, gridStatsAt, rowsAt, rowsStatsAt] = starts;
+  return (o, gAt, rb, rAt) =>
+    kernels.windowSsim10(
+      gridsAt + o * 8,
+      rowsAt + rb * 8,
+      gridStatsAt + gAt * 8,
+      rowsStatsAt + rAt * 8,
+      geometryAt,
+      c1,
+      c2,
+    );
+}
+
+/**
  * The lightness part of the cost of photo p in cell c (see `distance`) from sl = Σ (ΔL)² (which
  * may be anything when weightS and structure are 0): SSIM over the whole cell, or with `fine`
  * (windowSsim's sum), over the windows.
@@ -373,6 +412,8 @@ export function costRows(target, library, photos, metric, from, to, refine, out)
   const scratch = new Float64Array(photos);
   const added = new Float64Array(photos);
   const refined = new Uint8Array(photos);
+  const kernelSsim =
+    fine > 0 ? windowSsimKernel(geo, exactCells, cStats, index.rows, index.stats, c1, c2) : null;
   for (let r = 0; r < to - from; r += 4) {
     const n = Math.min(4, to - from - r);
     squareSums(cells, r, n, lib, photos, width, lumaWidth, sums);
@@ -396,19 +437,21 @@ export function costRows(target, library, photos, metric, from, to, refine, out)
         refined.fill(0);
         for (let p = 0; p < photos; p++) {
           if (row[p] > limit) continue;
-          const w = windowSsim(
-            exactCells,
-            o,
-            cStats,
-            c * STATS,
-            index.rows,
-            p * WINDOWS * lightness,
-            index.stats,
-            p * STATS,
-            geo,
-            c1,
-            c2,
-          );
+          const w = kernelSsim
+            ? kernelSsim((r + i) * values, c * STATS, p * WINDOWS * lightness, p * STATS)
+            : windowSsim(
+                exactCells,
+                o,
+                cStats,
+                c * STATS,
+                index.rows,
+                p * WINDOWS * lightness,
+                index.stats,
+                p * STATS,
+                geo,
+                c1,
+                c2,
+              );
           const s =
             lightnessCost(sums[2 * i * photos + p], w, cStats, c, index.stats, p, metric) +
             sums[(2 * i + 1) * photos + p];

@@ -14,6 +14,7 @@ import {
   vectorStats,
   windowRows,
   windowSsim,
+  windowSsimKernel,
 } from './candidates-kernel.mjs';
 
 /** Lowest luma frequencies (after the mean) in the search's numbers. */
@@ -261,6 +262,7 @@ export function cropRows(target, views, crops, photos, metric, from, to, m, best
   const taken = new Uint8Array(count);
   const cellRows = windowRows(target.subarray(from * values, to * values), to - from, values, lightness);
   const query = new Float64Array(SEARCH);
+  const kernelSsim = windowSsimKernel(geo, views, vStats, cellRows, cStats, c1, c2);
   for (let c = first; c < to; c++) {
     if (c % SEED_BLOCK === 0) seedCount = 0;
     searchWeights(metric, cStats, c, weight);
@@ -276,19 +278,21 @@ export function cropRows(target, views, crops, photos, metric, from, to, m, best
       const q = v * values;
       // SSIM is symmetric: the cell's window rows against the view's grid, as the cost matrix
       // takes a photo's rows against the cell's.
-      const fine = windowSsim(
-        views,
-        q,
-        vStats,
-        v * STATS,
-        cellRows,
-        (c - from) * 3 * lightness,
-        cStats,
-        c * STATS,
-        geo,
-        c1,
-        c2,
-      );
+      const fine = kernelSsim
+        ? kernelSsim(q, v * STATS, (c - from) * 3 * lightness, c * STATS)
+        : windowSsim(
+            views,
+            q,
+            vStats,
+            v * STATS,
+            cellRows,
+            (c - from) * 3 * lightness,
+            cStats,
+            c * STATS,
+            geo,
+            c1,
+            c2,
+          );
       const sl = squares(target, o, views, q, 0, lightness);
       const cost =
         lightnessCost(sl, fine, cStats, c, vStats, v, metric) +

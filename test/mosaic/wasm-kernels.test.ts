@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileKernel, KERNELS, wasmPath } from '../../scripts/build-wasm.mjs';
+import {
+  geometry,
+  STATS,
+  vectorStats,
+  windowRows,
+  windowSsim,
+  windowSsimKernel,
+} from '../../src/mosaic/candidates-kernel.mjs';
 import { instantiateKernels, looseBar, reserve, roundDown32 } from '../../src/mosaic/wasm/kernels.mjs';
 
 describe('the WebAssembly kernels', () => {
@@ -86,5 +94,48 @@ describe('the WebAssembly kernels', () => {
     }
     // The bars were chosen so that many scans stop inside the row, not only at its end.
     expect(found).toBeGreaterThan(100);
+  });
+
+  it('give windowed SSIM as the JavaScript does, to rounding', () => {
+    const values = 132;
+    const lightness = 100;
+    const count = 40;
+    const vectors = new Float32Array(count * values);
+    let seed = 11;
+    for (let i = 0; i < vectors.length; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      // Flat, smooth and busy grids: some vectors repeat a value, some vary widely.
+      const v = Math.floor(i / values);
+      vectors[i] = v % 5 === 0 ? 40 : v % 5 === 1 ? (i % values) * 0.7 : (seed / 2 ** 31) * 100;
+    }
+    const geo = geometry(lightness);
+    if (!geo) throw new Error('a 10×10 grid has windows');
+    const stats = vectorStats(vectors, count, values, lightness);
+    const rows = windowRows(vectors, count, values, lightness);
+    const [c1, c2] = [1, 9];
+    const kernel = windowSsimKernel(geo, vectors, stats, rows, stats, c1, c2);
+    if (!kernel) throw new Error('a 10×10 grid has a kernel');
+    for (let a = 0; a < count; a++) {
+      for (let b = 0; b < count; b += 3) {
+        const js = windowSsim(
+          vectors,
+          a * values,
+          stats,
+          a * STATS,
+          rows,
+          b * 300,
+          stats,
+          b * STATS,
+          geo,
+          c1,
+          c2,
+        );
+        const wasm = kernel(a * values, a * STATS, b * 300, b * STATS);
+        expect(Math.abs(wasm - js), `grid ${a}, rows ${b}`).toBeLessThan(1e-12 * Math.max(1, Math.abs(js)));
+      }
+    }
+    // A 12×12 grid has no kernel: the JavaScript serves it.
+    const geo12 = geometry(144);
+    expect(geo12 && windowSsimKernel(geo12, vectors, stats, rows, stats, c1, c2)).toBeNull();
   });
 });

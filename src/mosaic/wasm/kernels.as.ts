@@ -160,3 +160,58 @@ export function scanOne(
   }
   return photos;
 }
+
+/**
+ * windowSsim for the build's 10×10 L grid (see windowSsim10 in candidates-kernel.mjs): Σ over
+ * the 3×3 windows of SSIM's l · cs between one side's grid (`grid`, 100 f64) and the other's
+ * window rows (`rows`, 3 × 100 f64: its grid times each window row's weights), with each side's
+ * STATS numbers (`gridStats`, `rowsStats`). `geometry`: the window weights (3 × 10 f64), then
+ * each window row's first and end grid row (3 + 3 i32). Two columns at a time.
+ */
+export function windowSsim10(
+  grid: usize,
+  rows: usize,
+  gridStats: usize,
+  rowsStats: usize,
+  geometry: usize,
+  c1: f64,
+  c2: f64,
+): f64 {
+  const bounds = geometry + 240;
+  let sum = 0.0;
+  for (let r = 0; r < 3; r++) {
+    const base = rows + <usize>r * 800;
+    let t0 = f64x2.splat(0);
+    let t1 = f64x2.splat(0);
+    let t2 = f64x2.splat(0);
+    let t3 = f64x2.splat(0);
+    let t4 = f64x2.splat(0);
+    const end = load<i32>(bounds + 12 + ((<usize>r) << 2));
+    for (let j = load<i32>(bounds + ((<usize>r) << 2)); j < end; j++) {
+      const at = <usize>j * 80;
+      const g = grid + at;
+      const w = base + at;
+      t0 = f64x2.add(t0, f64x2.mul(v128.load(w), v128.load(g)));
+      t1 = f64x2.add(t1, f64x2.mul(v128.load(w, 16), v128.load(g, 16)));
+      t2 = f64x2.add(t2, f64x2.mul(v128.load(w, 32), v128.load(g, 32)));
+      t3 = f64x2.add(t3, f64x2.mul(v128.load(w, 48), v128.load(g, 48)));
+      t4 = f64x2.add(t4, f64x2.mul(v128.load(w, 64), v128.load(g, 64)));
+    }
+    for (let k = 0; k < 3; k++) {
+      const wk = geometry + <usize>k * 80;
+      let e = f64x2.mul(v128.load(wk), t0);
+      e = f64x2.add(e, f64x2.mul(v128.load(wk, 16), t1));
+      e = f64x2.add(e, f64x2.mul(v128.load(wk, 32), t2));
+      e = f64x2.add(e, f64x2.mul(v128.load(wk, 48), t3));
+      e = f64x2.add(e, f64x2.mul(v128.load(wk, 64), t4));
+      const cov = f64x2.extract_lane(e, 0) + f64x2.extract_lane(e, 1);
+      const at = (<usize>(4 + 2 * (r * 3 + k))) << 3;
+      const mx = load<f64>(rowsStats + at);
+      const my = load<f64>(gridStats + at);
+      sum +=
+        ((2 * mx * my + c1) * (2 * (cov - mx * my) + c2)) /
+        ((mx * mx + my * my + c1) * (load<f64>(rowsStats + at, 8) + load<f64>(gridStats + at, 8) + c2));
+    }
+  }
+  return sum;
+}
