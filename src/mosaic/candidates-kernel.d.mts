@@ -69,16 +69,22 @@ export function windowSsim(
   c2: number,
 ): number;
 
-/** windowSsim in the WebAssembly kernel over copies of the arrays (10×10 grids; else null). */
+/** windowSsim (and `squares` against `others`) in the WebAssembly kernel over copies of the arrays. */
 export function windowSsimKernel(
   geo: Geometry,
-  grids: ArrayLike<number>,
-  gridStats: Float64Array,
-  rows: Float64Array,
-  rowsStats: Float64Array,
+  arrays: {
+    grids: ArrayLike<number>;
+    gridStats: Float64Array;
+    rows: Float64Array;
+    rowsStats: Float64Array;
+    others?: ArrayLike<number>;
+  },
   c1: number,
   c2: number,
-): ((o: number, gAt: number, rb: number, rAt: number) => number) | null;
+): {
+  ssim(o: number, gAt: number, rb: number, rAt: number): number;
+  squares(o: number, q: number, from: number, to: number): number;
+} | null;
 
 export function libraryIndex(
   library: Float32Array,
@@ -147,3 +153,13 @@ export function topCandidates(
 
 /** The k-th smallest (from 0) of a[0, n), reordering a. */
 export function kth(a: Float64Array, n: number, k: number): number;
+
+/** Σ (a[o + j] − b[q + j])² over j in [from, to). */
+export function squares(
+  a: ArrayLike<number>,
+  o: number,
+  b: ArrayLike<number>,
+  q: number,
+  from: number,
+  to: number,
+): number;

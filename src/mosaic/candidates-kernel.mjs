@@ -248,14 +248,15 @@ export function windowRowSsim(e0, e1, e2, r, cStats, cAt, pStats, pAt, c1, c2) {
 
 /**
  * windowSsim on the build's 10×10 grid in the WebAssembly kernel (windowSsim10 in
- * wasm/kernels.as.ts, twice as fast), over copies of the arrays in its memory: the returned
- * function takes the same offsets into them as windowSsim (grid at `o`, its stats at `gAt`,
- * window rows at `rb`, their stats at `rAt`). Null for other grids.
+ * wasm/kernels.as.ts, twice as fast), over copies of the arrays in its memory: `ssim` takes the
+ * same offsets into them as windowSsim (grid at `o`, its stats at `gAt`, window rows at `rb`,
+ * their stats at `rAt`); `squares` is `squares` between `grids` at o and `others` at q. Null for
+ * other grids.
  */
-export function windowSsimKernel(geo, grids, gridStats, rows, rowsStats, c1, c2) {
+export function windowSsimKernel(geo, { grids, gridStats, rows, rowsStats, others }, c1, c2) {
   if (geo.side !== 10) return null;
   const kernels = instantiateKernels();
-  const parts = [grids, gridStats, rows, rowsStats];
+  const parts = [grids, gridStats, rows, rowsStats, others ?? new Float64Array(0)];
   const starts = [];
   let end = 1024;
   for (const part of parts) {
@@ -270,17 +271,21 @@ export function windowSsimKernel(geo, grids, gridStats, rows, rowsStats, c1, c2)
   });
   new Float64Array(buffer, geometryAt, 30).set(geo.w.subarray(0, 30));
   new Int32Array(buffer, geometryAt + 240, 6).set([...geo.from, ...geo.to]);
-  const [gridsAt, gridStatsAt, rowsAt, rowsStatsAt] = starts;
-  return (o, gAt, rb, rAt) =>
-    kernels.windowSsim10(
-      gridsAt + o * 8,
-      rowsAt + rb * 8,
-      gridStatsAt + gAt * 8,
-      rowsStatsAt + rAt * 8,
-      geometryAt,
-      c1,
-      c2,
-    );
+  const [gridsAt, gridStatsAt, rowsAt, rowsStatsAt, othersAt] = starts;
+  return {
+    ssim: (o, gAt, rb, rAt) =>
+      kernels.windowSsim10(
+        gridsAt + o * 8,
+        rowsAt + rb * 8,
+        gridStatsAt + gAt * 8,
+        rowsStatsAt + rAt * 8,
+        geometryAt,
+        c1,
+        c2,
+      ),
+    squares: (o, q, from, to) =>
+      kernels.squares(gridsAt + (o + from) * 8, othersAt + (q + from) * 8, to - from),
+  };
 }
 
 /**
@@ -413,7 +418,14 @@ export function costRows(target, library, photos, metric, from, to, refine, out)
   const added = new Float64Array(photos);
   const refined = new Uint8Array(photos);
   const kernelSsim =
-    fine > 0 ? windowSsimKernel(geo, exactCells, cStats, index.rows, index.stats, c1, c2) : null;
+    fine > 0
+      ? windowSsimKernel(
+          geo,
+          { grids: exactCells, gridStats: cStats, rows: index.rows, rowsStats: index.stats },
+          c1,
+          c2,
+        )
+      : null;
   for (let r = 0; r < to - from; r += 4) {
     const n = Math.min(4, to - from - r);
     squareSums(cells, r, n, lib, photos, width, lumaWidth, sums);
@@ -438,7 +450,7 @@ export function costRows(target, library, photos, metric, from, to, refine, out)
         for (let p = 0; p < photos; p++) {
           if (row[p] > limit) continue;
           const w = kernelSsim
-            ? kernelSsim((r + i) * values, c * STATS, p * WINDOWS * lightness, p * STATS)
+            ? kernelSsim.ssim((r + i) * values, c * STATS, p * WINDOWS * lightness, p * STATS)
             : windowSsim(
                 exactCells,
                 o,

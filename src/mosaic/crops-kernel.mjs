@@ -262,7 +262,13 @@ export function cropRows(target, views, crops, photos, metric, from, to, m, best
   const taken = new Uint8Array(count);
   const cellRows = windowRows(target.subarray(from * values, to * values), to - from, values, lightness);
   const query = new Float64Array(SEARCH);
-  const kernelSsim = windowSsimKernel(geo, views, vStats, cellRows, cStats, c1, c2);
+  // The views' grids, and the cells', in the WebAssembly kernel's memory.
+  const kernel = windowSsimKernel(
+    geo,
+    { grids: views, gridStats: vStats, rows: cellRows, rowsStats: cStats, others: target },
+    c1,
+    c2,
+  );
   for (let c = first; c < to; c++) {
     if (c % SEED_BLOCK === 0) seedCount = 0;
     searchWeights(metric, cStats, c, weight);
@@ -278,8 +284,8 @@ export function cropRows(target, views, crops, photos, metric, from, to, m, best
       const q = v * values;
       // SSIM is symmetric: the cell's window rows against the view's grid, as the cost matrix
       // takes a photo's rows against the cell's.
-      const fine = kernelSsim
-        ? kernelSsim(q, v * STATS, (c - from) * 3 * lightness, c * STATS)
+      const fine = kernel
+        ? kernel.ssim(q, v * STATS, (c - from) * 3 * lightness, c * STATS)
         : windowSsim(
             views,
             q,
@@ -293,10 +299,10 @@ export function cropRows(target, views, crops, photos, metric, from, to, m, best
             c1,
             c2,
           );
-      const sl = squares(target, o, views, q, 0, lightness);
+      const sl = kernel ? kernel.squares(q, o, 0, lightness) : squares(target, o, views, q, 0, lightness);
       const cost =
         lightnessCost(sl, fine, cStats, c, vStats, v, metric) +
-        squares(target, o, views, q, lightness, values);
+        (kernel ? kernel.squares(q, o, lightness, values) : squares(target, o, views, q, lightness, values));
       const p = Math.floor(v / crops);
       if (cost < best[row + p]) {
         best[row + p] = cost;

@@ -4,6 +4,7 @@ import { compileKernel, KERNELS, wasmPath } from '../../scripts/build-wasm.mjs';
 import {
   geometry,
   STATS,
+  squares,
   vectorStats,
   windowRows,
   windowSsim,
@@ -113,7 +114,13 @@ describe('the WebAssembly kernels', () => {
     const stats = vectorStats(vectors, count, values, lightness);
     const rows = windowRows(vectors, count, values, lightness);
     const [c1, c2] = [1, 9];
-    const kernel = windowSsimKernel(geo, vectors, stats, rows, stats, c1, c2);
+    const others = vectors.map((v, i) => v + (i % 7) - 3);
+    const kernel = windowSsimKernel(
+      geo,
+      { grids: vectors, gridStats: stats, rows, rowsStats: stats, others },
+      c1,
+      c2,
+    );
     if (!kernel) throw new Error('a 10×10 grid has a kernel');
     for (let a = 0; a < count; a++) {
       for (let b = 0; b < count; b += 3) {
@@ -130,12 +137,24 @@ describe('the WebAssembly kernels', () => {
           c1,
           c2,
         );
-        const wasm = kernel(a * values, a * STATS, b * 300, b * STATS);
+        const wasm = kernel.ssim(a * values, a * STATS, b * 300, b * STATS);
         expect(Math.abs(wasm - js), `grid ${a}, rows ${b}`).toBeLessThan(1e-12 * Math.max(1, Math.abs(js)));
+        // And the squared differences the cost adds, over the L grid and over the rest.
+        for (const [from, to] of [
+          [0, lightness],
+          [lightness, values],
+          [3, 8],
+        ] as const) {
+          const exact = squares(vectors, a * values, others, b * values, from, to);
+          const got = kernel.squares(a * values, b * values, from, to);
+          expect(Math.abs(got - exact), `squares ${from}–${to}`).toBeLessThan(1e-9 * Math.max(1, exact));
+        }
       }
     }
     // A 12×12 grid has no kernel: the JavaScript serves it.
     const geo12 = geometry(144);
-    expect(geo12 && windowSsimKernel(geo12, vectors, stats, rows, stats, c1, c2)).toBeNull();
+    expect(
+      geo12 && windowSsimKernel(geo12, { grids: vectors, gridStats: stats, rows, rowsStats: stats }, c1, c2),
+    ).toBeNull();
   });
 });

@@ -215,3 +215,19 @@ export function windowSsim10(
   }
   return sum;
 }
+
+/** Σ (a[j] − b[j])² over j < n, f64 at `a` and `b`, two at a time. */
+export function squares(a: usize, b: usize, n: i32): f64 {
+  let s = f64x2.splat(0);
+  let j = 0;
+  for (; j + 2 <= n; j += 2) {
+    const d = f64x2.sub(v128.load(a + ((<usize>j) << 3)), v128.load(b + ((<usize>j) << 3)));
+    s = f64x2.add(s, f64x2.mul(d, d));
+  }
+  let sum = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  for (; j < n; j++) {
+    const d = load<f64>(a + ((<usize>j) << 3)) - load<f64>(b + ((<usize>j) << 3));
+    sum += d * d;
+  }
+  return sum;
+}
