@@ -163,3 +163,22 @@ export function squares(
   from: number,
   to: number,
 ): number;
+
+/** Σ (ΔL)² and Σ (Δa)² + (Δb)² of n (≤ 4) cells from `r` against every photo, into `sums`. */
+export function squareSums(
+  cells: Float64Array,
+  r: number,
+  n: number,
+  lib: Float64Array,
+  photos: number,
+  values: number,
+  lightness: number,
+  sums: Float64Array,
+): void;
+
+/** squareSums in the WebAssembly kernel: each `run` leaves its sums in `sums`. */
+export function squareSumsKernel(
+  lib: Float64Array,
+  photos: number,
+  values: number,
+): { sums: Float64Array; run(cells: Float64Array, r: number, n: number, lightness: number): void };

@@ -4,6 +4,8 @@ import { compileKernel, KERNELS, wasmPath } from '../../scripts/build-wasm.mjs';
 import {
   geometry,
   STATS,
+  squareSums,
+  squareSumsKernel,
   squares,
   vectorStats,
   windowRows,
@@ -156,5 +158,23 @@ describe('the WebAssembly kernels', () => {
     expect(
       geo12 && windowSsimKernel(geo12, { grids: vectors, gridStats: stats, rows, rowsStats: stats }, c1, c2),
     ).toBeNull();
+  });
+
+  it('give the squared differences of four cells against every photo to the same bits as the JavaScript', () => {
+    const photos = 37;
+    const values = 53;
+    const lib = Float64Array.from({ length: photos * values }, (_, i) => ((i * 7919) % 1000) / 7.3);
+    const cells = Float64Array.from({ length: 6 * values }, (_, i) => ((i * 104729) % 997) / 5.1);
+    const kernel = squareSumsKernel(lib, photos, values);
+    // Four cells, and a last group of two (the missing ones repeat the last).
+    for (const [r, n] of [
+      [0, 4],
+      [4, 2],
+    ] as const) {
+      const expected = new Float64Array(8 * photos);
+      squareSums(cells, r, n, lib, photos, values, 21, expected);
+      kernel.run(cells, r, n, 21);
+      expect([...kernel.sums]).toEqual([...expected]);
+    }
   });
 });

@@ -231,3 +231,45 @@ export function squares(a: usize, b: usize, n: i32): f64 {
   }
   return sum;
 }
+
+/**
+ * squareSums of candidates-kernel.mjs: for four cells against every photo (`lib`, `width` f64
+ * each), Σ (Δ)² over the first `luma` values and over the rest, into `out` at [2i · photos + p]
+ * and [(2i + 1) · photos + p] for cell i. `cells` holds the four cells interleaved, value by
+ * value (c0, c1, c2, c3 at each j), so that two cells take one lane pair; each lane sums in the
+ * order the JavaScript does, to the same bits.
+ */
+export function squareSums4(cells: usize, lib: usize, photos: i32, width: i32, luma: i32, out: usize): void {
+  const stride = (<usize>photos) << 3;
+  for (let p = 0; p < photos; p++) {
+    const q = lib + ((<usize>p * <usize>width) << 3);
+    let s01 = f64x2.splat(0);
+    let s23 = f64x2.splat(0);
+    let j = 0;
+    for (; j < luma; j++) {
+      const x = f64x2.splat(load<f64>(q + ((<usize>j) << 3)));
+      const d01 = f64x2.sub(v128.load(cells + ((<usize>j) << 5)), x);
+      const d23 = f64x2.sub(v128.load(cells + ((<usize>j) << 5), 16), x);
+      s01 = f64x2.add(s01, f64x2.mul(d01, d01));
+      s23 = f64x2.add(s23, f64x2.mul(d23, d23));
+    }
+    const at = out + ((<usize>p) << 3);
+    store<f64>(at, f64x2.extract_lane(s01, 0));
+    store<f64>(at + 2 * stride, f64x2.extract_lane(s01, 1));
+    store<f64>(at + 4 * stride, f64x2.extract_lane(s23, 0));
+    store<f64>(at + 6 * stride, f64x2.extract_lane(s23, 1));
+    s01 = f64x2.splat(0);
+    s23 = f64x2.splat(0);
+    for (; j < width; j++) {
+      const x = f64x2.splat(load<f64>(q + ((<usize>j) << 3)));
+      const d01 = f64x2.sub(v128.load(cells + ((<usize>j) << 5)), x);
+      const d23 = f64x2.sub(v128.load(cells + ((<usize>j) << 5), 16), x);
+      s01 = f64x2.add(s01, f64x2.mul(d01, d01));
+      s23 = f64x2.add(s23, f64x2.mul(d23, d23));
+    }
+    store<f64>(at + stride, f64x2.extract_lane(s01, 0));
+    store<f64>(at + 3 * stride, f64x2.extract_lane(s01, 1));
+    store<f64>(at + 5 * stride, f64x2.extract_lane(s23, 0));
+    store<f64>(at + 7 * stride, f64x2.extract_lane(s23, 1));
+  }
+}
