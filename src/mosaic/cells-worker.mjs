@@ -54,17 +54,24 @@ if (crops) {
   parentPort.once('message', async ({ cut }) => {
     cutting = true;
     await ahead;
-    for (const { photo, source, views } of cut) {
-      try {
-        const cells = await cropCellsWith(sharp, source, crops, views, width, tiles.get(photo));
-        tiles.delete(photo);
-        for (const [i, view] of views.entries()) {
-          parentPort.postMessage({ photo, view, data: cells[i] }, [cells[i].buffer]);
+    // Two at a time, as the whole photos: a tile not decoded ahead is decoded by sharp while the
+    // crops of another are cut here.
+    let at = 0;
+    const cutShare = async () => {
+      while (at < cut.length) {
+        const { photo, source, views } = cut[at++];
+        try {
+          const cells = await cropCellsWith(sharp, source, crops, views, width, tiles.get(photo));
+          tiles.delete(photo);
+          for (const [i, view] of views.entries()) {
+            parentPort.postMessage({ photo, view, data: cells[i] }, [cells[i].buffer]);
+          }
+        } catch (error) {
+          failed(photo, error);
         }
-      } catch (error) {
-        failed(photo, error);
       }
-    }
+    };
+    await Promise.all([cutShare(), cutShare()]);
     parentPort.postMessage({ cutDone: true });
     parentPort.close();
   });
