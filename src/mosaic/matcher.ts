@@ -1,7 +1,7 @@
 import { costMatrix, cropCosts, findCandidates } from './candidates.ts';
 import { distance, libraryIndex, type Metric, nearest, vectorStats } from './candidates-kernel.mjs';
 import { MosaicError } from './errors.ts';
-import { instantiateKernels, looseBar, reserve, roundDown32 } from './wasm/kernels.mjs';
+import { instantiateKernels, reserve, roundDown32 } from './wasm/kernels.mjs';
 
 export interface MatchInput {
   cols: number;
@@ -580,20 +580,12 @@ export function auction(
 ): Int32Array {
   const places = photos * cap;
   const bidders = places; // cells, then nobodies
-  const price = new Float64Array(places);
-  const owner = new Int32Array(places).fill(-1);
+  // A cell's choice runs in the WebAssembly kernel (chooseCell in kernels.as.ts): the costs and
+  // everything the auction keeps that a choice reads live in its memory, the prices also in
+  // f32, rounded down, for its scan.
+  const state = auctionMemory(cost, firstCost, photos, cap, cols, cells, d2);
+  const { price, owner, low1, low2, lowPlace, firstPrice, restPrice } = state;
   const holds = new Int32Array(bidders).fill(-1);
-  // The scan runs in the WebAssembly kernel (see scanEither): the costs and the prices it reads
-  // live in its memory, with the prices also in f32, rounded down.
-  const scan = scanMemory(cost, firstCost, photos);
-  // Per photo, its cheapest place and the two lowest prices.
-  const low1 = scan.low;
-  const low2 = new Float64Array(photos);
-  const lowPlace = new Int32Array(photos);
-  // With a cost of its own for first places: each photo's first place's price, and the lowest
-  // of its others, so that a photo is weighed at what its places are worth to the cell.
-  const firstPrice = scan.firstPrice;
-  const restPrice = scan.restPrice;
   const reprice = (p: number): void => {
     let a = Number.POSITIVE_INFINITY;
     let b = Number.POSITIVE_INFINITY;
@@ -604,16 +596,16 @@ export function auction(
       else if (v < b) b = v;
     }
     low1[p] = a;
-    scan.low32[p] = roundDown32(a);
+    state.low32[p] = roundDown32(a);
     low2[p] = b;
     lowPlace[p] = at;
     if (firstCost) {
       firstPrice[p] = price[p * cap] as number;
-      scan.first32[p] = roundDown32(price[p * cap] as number);
+      state.first32[p] = roundDown32(price[p * cap] as number);
       let rest = Number.POSITIVE_INFINITY;
       for (let s = p * cap + 1; s < p * cap + cap; s++) rest = Math.min(rest, price[s] as number);
       restPrice[p] = rest;
-      scan.rest32[p] = roundDown32(rest);
+      state.rest32[p] = roundDown32(rest);
     }
   };
   for (let p = 0; p < photos; p++) reprice(p);
@@ -633,60 +625,7 @@ export function auction(
   let best = 0;
   let second = 0;
   let bestPlace = -1;
-  /** Weighs photo p for cell i (at ix, iy) against best and second. */
-  const consider = (i: number, p: number, ix: number, iy: number): void => {
-    const c = cost[i * photos + p] as number;
-    // The cheapest place bounds what any place of p is worth.
-    if (-(low1[p] as number) - c <= second) return;
-    let a: number;
-    let b = Number.NEGATIVE_INFINITY;
-    let at: number;
-    let near = -1;
-    let nearCount = 0;
-    if (d2 > 0) {
-      for (let s = p * cap; s < p * cap + cap; s++) {
-        const o = owner[s] as number;
-        if (o < 0 || o >= cells || o === i) continue;
-        const ox = o % cols;
-        const dx = ox - ix;
-        const dy = (o - ox) / cols - iy;
-        if (dx * dx + dy * dy < d2) {
-          near = s;
-          nearCount++;
-        }
-      }
-    }
-    if (nearCount > 1) return;
-    if (firstCost) {
-      // The first place has a cost of its own (the whole photo): weigh each place.
-      const f = firstCost[i * photos + p] as number;
-      a = Number.NEGATIVE_INFINITY;
-      at = -1;
-      for (let s = p * cap; s < p * cap + cap; s++) {
-        if (nearCount === 1 && s !== near) continue;
-        const v = -(price[s] as number) - (s === p * cap ? f : c);
-        if (v > a) [b, a, at] = [a, v, s];
-        else if (v > b) b = v;
-      }
-    } else if (nearCount === 1) {
-      a = -(price[near] as number) - c;
-      at = near;
-    } else {
-      a = -(low1[p] as number) - c;
-      b = -(low2[p] as number) - c;
-      at = lowPlace[p] as number;
-    }
-    if (a > best) {
-      second = Math.max(best, b);
-      best = a;
-      bestPlace = at;
-    } else if (a > second) second = a;
-  };
-  const hint = new Int32Array(cells).fill(-1);
   const choose = (i: number): void => {
-    best = Number.NEGATIVE_INFINITY;
-    second = Number.NEGATIVE_INFINITY;
-    bestPlace = -1;
     if (i >= cells) {
       const s = open.top();
       best = -(price[s] as number);
@@ -694,25 +633,9 @@ export function auction(
       bestPlace = s;
       return;
     }
-    const ix = i % cols;
-    const iy = (i - ix) / cols;
-    // The photo that was its best last time first: what it is worth now lets most others be
-    // passed over on their cost and lowest price alone.
-    const h = hint[i] as number;
-    if (h >= 0) consider(i, h, ix, iy);
-    const row = i * photos;
-    if (firstCost) {
-      for (let p = scan.either(row, 0, second); p < photos; ) {
-        if (p !== h) consider(i, p, ix, iy);
-        p = scan.either(row, p + 1, second);
-      }
-    } else {
-      for (let p = scan.one(row, 0, second); p < photos; ) {
-        if (p !== h) consider(i, p, ix, iy);
-        p = scan.one(row, p + 1, second);
-      }
-    }
-    hint[i] = bestPlace < 0 ? -1 : Math.floor(bestPlace / cap);
+    bestPlace = state.kernels.chooseCell(i);
+    best = state.kernels.chosenBest();
+    second = state.kernels.chosenSecond();
   };
   const queue = new Int32Array(bidders + 1);
   let head = 0;
@@ -751,49 +674,85 @@ export function auction(
 }
 
 /**
- * The auction's scan over a cell's row in the WebAssembly kernel (kernels.as.ts): the first
- * photo from `p` whose cost and lowest price leave the cell more than `bar` (`one`), or, with
- * first places of their own, whose first place or cheapest other place does (`either`); else
- * `photos`. Its memory holds the costs (copied once) and the prices the auction keeps there.
+ * The auction's arrays that a cell's choice reads, in the memory of a WebAssembly kernel whose
+ * chooseCell makes it (see kernels.as.ts): the costs (copied once), prices, owners, each photo's
+ * lowest prices (also in f32, rounded down: see roundDown32) and each cell's hint.
  */
-function scanMemory(cost: Float32Array, firstCost: Float32Array | undefined, photos: number) {
+function auctionMemory(
+  cost: Float32Array,
+  firstCost: Float32Array | undefined,
+  photos: number,
+  cap: number,
+  cols: number,
+  cells: number,
+  d2: number,
+) {
   const kernels = instantiateKernels();
-  const matrix = cost.length * 4;
-  const costAt = 1024;
-  const firstAt = costAt + matrix;
-  // Rows of f32 may end off the f64 alignment.
-  const pricesAt = Math.ceil((firstAt + (firstCost ? matrix : 0)) / 16) * 16;
-  // Per photo: low, rest, first (f64), then low32, rest32, first32 (f32).
-  reserve(kernels.memory, pricesAt + photos * 36 + 64);
+  const places = photos * cap;
+  // [name, element bytes, count]: f64 and f32 arrays, then i32.
+  const layout = [
+    ['cost', 4, cost.length],
+    ['first', 4, firstCost ? firstCost.length : 0],
+    ['price', 8, places],
+    ['low1', 8, photos],
+    ['low2', 8, photos],
+    ['restPrice', 8, photos],
+    ['firstPrice', 8, photos],
+    ['low32', 4, photos],
+    ['rest32', 4, photos],
+    ['first32', 4, photos],
+    ['owner', 4, places],
+    ['lowPlace', 4, photos],
+    ['hint', 4, cells],
+  ] as const;
+  const at = new Map<string, number>();
+  let end = 1024;
+  for (const [name, size, count] of layout) {
+    at.set(name, end);
+    end = Math.ceil((end + size * count) / 16) * 16;
+  }
+  reserve(kernels.memory, end);
   const { buffer } = kernels.memory;
-  new Float32Array(buffer, costAt, cost.length).set(cost);
-  if (firstCost) new Float32Array(buffer, firstAt, firstCost.length).set(firstCost);
-  const f64 = (k: number) => new Float64Array(buffer, pricesAt + k * photos * 8, photos);
-  const f32 = (k: number) => new Float32Array(buffer, pricesAt + photos * 24 + k * photos * 4, photos);
-  const [low, restPrice, firstPrice] = [f64(0), f64(1), f64(2)];
-  const [low32, rest32, first32] = [f32(0), f32(1), f32(2)];
+  const start = (name: string) => at.get(name) as number;
+  const f64 = (name: string, count: number) => new Float64Array(buffer, start(name), count);
+  const f32 = (name: string, count: number) => new Float32Array(buffer, start(name), count);
+  const i32 = (name: string, count: number) => new Int32Array(buffer, start(name), count);
+  f32('cost', cost.length).set(cost);
+  if (firstCost) f32('first', firstCost.length).set(firstCost);
+  const owner = i32('owner', places).fill(-1);
+  i32('hint', cells).fill(-1);
+  kernels.auctionState(
+    photos,
+    cap,
+    cols,
+    cells,
+    d2,
+    start('cost'),
+    firstCost ? start('first') : 0,
+    start('low1'),
+    start('low2'),
+    start('lowPlace'),
+    start('owner'),
+    start('price'),
+    start('restPrice'),
+    start('firstPrice'),
+    start('low32'),
+    start('rest32'),
+    start('first32'),
+    start('hint'),
+  );
   return {
-    low,
-    restPrice,
-    firstPrice,
-    low32,
-    rest32,
-    first32,
-    one: (row: number, p: number, bar: number): number =>
-      kernels.scanOne(costAt + row * 4, low32.byteOffset, low.byteOffset, p, photos, bar, looseBar(bar)),
-    either: (row: number, p: number, bar: number): number =>
-      kernels.scanEither(
-        costAt + row * 4,
-        firstAt + row * 4,
-        rest32.byteOffset,
-        first32.byteOffset,
-        restPrice.byteOffset,
-        firstPrice.byteOffset,
-        p,
-        photos,
-        bar,
-        looseBar(bar),
-      ),
+    kernels,
+    price: f64('price', places),
+    owner,
+    low1: f64('low1', photos),
+    low2: f64('low2', photos),
+    lowPlace: i32('lowPlace', photos),
+    restPrice: f64('restPrice', photos),
+    firstPrice: f64('firstPrice', photos),
+    low32: f32('low32', photos),
+    rest32: f32('rest32', photos),
+    first32: f32('first32', photos),
   };
 }
 

@@ -273,3 +273,194 @@ export function squareSums4(cells: usize, lib: usize, photos: i32, width: i32, l
     store<f64>(at + 7 * stride, f64x2.extract_lane(s23, 1));
   }
 }
+
+// --- The auction's choice of a cell (see `auction` in matcher.ts) --------------------------
+// Its state lives in this memory, laid out and kept by matcher.ts, which names it once
+// (auctionState) and then asks for one cell's choice at a time (chooseCell).
+
+let photos_ = 0;
+let cap_ = 0;
+let cols_ = 0;
+let cells_ = 0;
+let d2_ = 0.0;
+let cost_: usize = 0;
+let first_: usize = 0;
+let low1_: usize = 0;
+let low2_: usize = 0;
+let lowPlace_: usize = 0;
+let owner_: usize = 0;
+let price_: usize = 0;
+let rest_: usize = 0;
+let firstPrice_: usize = 0;
+let low32_: usize = 0;
+let rest32_: usize = 0;
+let first32_: usize = 0;
+let hint_: usize = 0;
+let best_ = 0.0;
+let second_ = 0.0;
+let bestPlace_ = 0;
+
+/** Names the auction's arrays (`first` 0: no first places of their own). */
+export function auctionState(
+  photos: i32,
+  cap: i32,
+  cols: i32,
+  cells: i32,
+  d2: f64,
+  cost: usize,
+  first: usize,
+  low1: usize,
+  low2: usize,
+  lowPlace: usize,
+  owner: usize,
+  price: usize,
+  rest: usize,
+  firstPrice: usize,
+  low32: usize,
+  rest32: usize,
+  first32: usize,
+  hint: usize,
+): void {
+  photos_ = photos;
+  cap_ = cap;
+  cols_ = cols;
+  cells_ = cells;
+  d2_ = d2;
+  cost_ = cost;
+  first_ = first;
+  low1_ = low1;
+  low2_ = low2;
+  lowPlace_ = lowPlace;
+  owner_ = owner;
+  price_ = price;
+  rest_ = rest;
+  firstPrice_ = firstPrice;
+  low32_ = low32;
+  rest32_ = rest32;
+  first32_ = first32;
+  hint_ = hint;
+}
+
+/** The value of the last choice's best and second-best place. */
+export function chosenBest(): f64 {
+  return best_;
+}
+export function chosenSecond(): f64 {
+  return second_;
+}
+
+/** looseBar of wasm/kernels.mjs. */
+function loose(bar: f64): f32 {
+  return bar > 0 ? Infinity : <f32>(-bar * (1 + 1.0 / 2097152));
+}
+
+/** Weighs photo p for cell i (at ix, iy) against the best and second choice so far. */
+function consider(i: i32, p: i32, ix: i32, iy: i32): void {
+  const c = <f64>load<f32>(cost_ + ((<usize>i * <usize>photos_ + <usize>p) << 2));
+  // The cheapest place bounds what any place of p is worth.
+  if (-load<f64>(low1_ + ((<usize>p) << 3)) - c <= second_) return;
+  let a: f64;
+  let b = -Infinity;
+  let at: i32;
+  let near = -1;
+  let nearCount = 0;
+  const from = p * cap_;
+  const to = from + cap_;
+  if (d2_ > 0) {
+    for (let s = from; s < to; s++) {
+      const o = load<i32>(owner_ + ((<usize>s) << 2));
+      if (o < 0 || o >= cells_ || o == i) continue;
+      const ox = o % cols_;
+      const dx = <f64>(ox - ix);
+      const dy = <f64>((o - ox) / cols_ - iy);
+      if (dx * dx + dy * dy < d2_) {
+        near = s;
+        nearCount++;
+      }
+    }
+  }
+  if (nearCount > 1) return;
+  if (first_ != 0) {
+    // The first place has a cost of its own (the whole photo): weigh each place.
+    const f = <f64>load<f32>(first_ + ((<usize>i * <usize>photos_ + <usize>p) << 2));
+    a = -Infinity;
+    at = -1;
+    for (let s = from; s < to; s++) {
+      if (nearCount == 1 && s != near) continue;
+      const v = -load<f64>(price_ + ((<usize>s) << 3)) - (s == from ? f : c);
+      if (v > a) {
+        b = a;
+        a = v;
+        at = s;
+      } else if (v > b) b = v;
+    }
+  } else if (nearCount == 1) {
+    a = -load<f64>(price_ + ((<usize>near) << 3)) - c;
+    at = near;
+  } else {
+    a = -load<f64>(low1_ + ((<usize>p) << 3)) - c;
+    b = -load<f64>(low2_ + ((<usize>p) << 3)) - c;
+    at = load<i32>(lowPlace_ + ((<usize>p) << 2));
+  }
+  if (a > best_) {
+    second_ = max(best_, b);
+    best_ = a;
+    bestPlace_ = at;
+  } else if (a > second_) second_ = a;
+}
+
+/**
+ * Cell i's best place (−1: none it may take), with its value and the second best's
+ * (chosenBest, chosenSecond): `choose` of the auction for a cell.
+ */
+export function chooseCell(i: i32): i32 {
+  best_ = -Infinity;
+  second_ = -Infinity;
+  bestPlace_ = -1;
+  const ix = i % cols_;
+  const iy = (i - ix) / cols_;
+  // The photo that was its best last time first: what it is worth now lets most others be
+  // passed over on their cost and lowest price alone.
+  const h = load<i32>(hint_ + ((<usize>i) << 2));
+  if (h >= 0) consider(i, h, ix, iy);
+  const row = <usize>i * <usize>photos_;
+  const cost = cost_ + (row << 2);
+  if (first_ != 0) {
+    const first = first_ + (row << 2);
+    let p = scanEither(
+      cost,
+      first,
+      rest32_,
+      first32_,
+      rest_,
+      firstPrice_,
+      0,
+      photos_,
+      second_,
+      loose(second_),
+    );
+    while (p < photos_) {
+      if (p != h) consider(i, p, ix, iy);
+      p = scanEither(
+        cost,
+        first,
+        rest32_,
+        first32_,
+        rest_,
+        firstPrice_,
+        p + 1,
+        photos_,
+        second_,
+        loose(second_),
+      );
+    }
+  } else {
+    let p = scanOne(cost, low32_, low1_, 0, photos_, second_, loose(second_));
+    while (p < photos_) {
+      if (p != h) consider(i, p, ix, iy);
+      p = scanOne(cost, low32_, low1_, p + 1, photos_, second_, loose(second_));
+    }
+  }
+  store<i32>(hint_ + ((<usize>i) << 2), bestPlace_ < 0 ? -1 : bestPlace_ / cap_);
+  return bestPlace_;
+}

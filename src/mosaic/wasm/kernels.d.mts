@@ -32,6 +32,40 @@ export interface Kernels {
     bar: number,
     loose: number,
   ): number;
+  windowSsim10(
+    grid: number,
+    rows: number,
+    gridStats: number,
+    rowsStats: number,
+    geometry: number,
+    c1: number,
+    c2: number,
+  ): number;
+  squares(a: number, b: number, n: number): number;
+  squareSums4(cells: number, lib: number, photos: number, width: number, luma: number, out: number): void;
+  auctionState(
+    photos: number,
+    cap: number,
+    cols: number,
+    cells: number,
+    d2: number,
+    cost: number,
+    first: number,
+    low1: number,
+    low2: number,
+    lowPlace: number,
+    owner: number,
+    price: number,
+    rest: number,
+    firstPrice: number,
+    low32: number,
+    rest32: number,
+    first32: number,
+    hint: number,
+  ): void;
+  chooseCell(i: number): number;
+  chosenBest(): number;
+  chosenSecond(): number;
 }
 
 export function instantiateKernels(): Kernels;
