@@ -369,7 +369,7 @@ function consider(i: i32, p: i32, ix: i32, iy: i32): void {
   if (d2_ > 0) {
     for (let s = from; s < to; s++) {
       const o = load<i32>(owner_ + ((<usize>s) << 2));
-      if (o < 0 || o >= cells_ || o == i) continue;
+      if (o < 0 || o >= cells_ || o === i) continue;
       const ox = o % cols_;
       const dx = <f64>(ox - ix);
       const dy = <f64>((o - ox) / cols_ - iy);
@@ -380,21 +380,21 @@ function consider(i: i32, p: i32, ix: i32, iy: i32): void {
     }
   }
   if (nearCount > 1) return;
-  if (first_ != 0) {
+  if (first_ !== 0) {
     // The first place has a cost of its own (the whole photo): weigh each place.
     const f = <f64>load<f32>(first_ + ((<usize>i * <usize>photos_ + <usize>p) << 2));
     a = -Infinity;
     at = -1;
     for (let s = from; s < to; s++) {
-      if (nearCount == 1 && s != near) continue;
-      const v = -load<f64>(price_ + ((<usize>s) << 3)) - (s == from ? f : c);
+      if (nearCount === 1 && s !== near) continue;
+      const v = -load<f64>(price_ + ((<usize>s) << 3)) - (s === from ? f : c);
       if (v > a) {
         b = a;
         a = v;
         at = s;
       } else if (v > b) b = v;
     }
-  } else if (nearCount == 1) {
+  } else if (nearCount === 1) {
     a = -load<f64>(price_ + ((<usize>near) << 3)) - c;
     at = near;
   } else {
@@ -425,7 +425,7 @@ export function chooseCell(i: i32): i32 {
   if (h >= 0) consider(i, h, ix, iy);
   const row = <usize>i * <usize>photos_;
   const cost = cost_ + (row << 2);
-  if (first_ != 0) {
+  if (first_ !== 0) {
     const first = first_ + (row << 2);
     let p = scanEither(
       cost,
@@ -440,7 +440,7 @@ export function chooseCell(i: i32): i32 {
       loose(second_),
     );
     while (p < photos_) {
-      if (p != h) consider(i, p, ix, iy);
+      if (p !== h) consider(i, p, ix, iy);
       p = scanEither(
         cost,
         first,
@@ -457,7 +457,7 @@ export function chooseCell(i: i32): i32 {
   } else {
     let p = scanOne(cost, low32_, low1_, 0, photos_, second_, loose(second_));
     while (p < photos_) {
-      if (p != h) consider(i, p, ix, iy);
+      if (p !== h) consider(i, p, ix, iy);
       p = scanOne(cost, low32_, low1_, p + 1, photos_, second_, loose(second_));
     }
   }
