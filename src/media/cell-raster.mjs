@@ -3,17 +3,28 @@
 // tiles was half the CPU of a build). A cache: written without flushing to disk, checked when
 // read (an empty, short or damaged file reads as null and the build decodes tile.jpg instead).
 // Plain JavaScript: the mosaic's decode workers read it without a TypeScript loader.
+import { instantiateKernels, reserve } from '../mosaic/wasm/kernels.mjs';
 
 export const CELL_FILE = 'cell.rgb';
 export const CELL_SIDE = 128;
 const MAGIC = 0x52435753; // 'SWCR' little-endian
 const HEADER = 12;
 
+// Halving the tile and the checksum run in the mosaic's WebAssembly kernels (four times as fast
+// as in JavaScript: a tenth of a bulk import's main thread), in memory of their own.
+const kernels = instantiateKernels();
+const KERNEL_DATA = 1024;
+
+/** Copies `bytes` into the kernels' memory; returns where. */
+function place(bytes, extra = 0) {
+  reserve(kernels.memory, KERNEL_DATA + bytes.length + extra);
+  new Uint8Array(kernels.memory.buffer).set(bytes, KERNEL_DATA);
+  return KERNEL_DATA;
+}
+
 /** FNV-1a over the bytes: enough to tell a whole file from a zeroed or half-written one. */
 function checksum(bytes, from, to) {
-  let h = 0x811c9dc5;
-  for (let i = from; i < to; i++) h = Math.imul(h ^ bytes[i], 16777619);
-  return h >>> 0;
+  return kernels.fnv1a(place(bytes.subarray(from, to)), to - from) >>> 0;
 }
 
 /**
@@ -23,21 +34,16 @@ function checksum(bytes, from, to) {
 export function encodeCellRaster(pixels, width, height, channels) {
   const side = CELL_SIDE;
   if (width !== side * 2 || height !== side * 2 || channels !== 3) return null;
-  const out = Buffer.alloc(HEADER + side * side * 3);
-  const row = width * 3;
-  let o = HEADER;
-  for (let y = 0; y < side; y++) {
-    let i = y * 2 * row;
-    for (let x = 0; x < side; x++, i += 6) {
-      for (let c = 0; c < 3; c++, o++) {
-        out[o] = (pixels[i + c] + pixels[i + 3 + c] + pixels[i + row + c] + pixels[i + row + 3 + c] + 2) >> 2;
-      }
-    }
-  }
+  const length = side * side * 3;
+  const at = place(pixels.subarray(0, width * height * 3), length + 16);
+  const halvedAt = Math.ceil((at + width * height * 3) / 16) * 16;
+  kernels.halveRgb(at, side, halvedAt);
+  const out = Buffer.alloc(HEADER + length);
+  out.set(new Uint8Array(kernels.memory.buffer, halvedAt, length), HEADER);
   out.writeUInt32LE(MAGIC, 0);
   out.writeUInt16LE(side, 4);
   out.writeUInt16LE(3, 6);
-  out.writeUInt32LE(checksum(out, HEADER, out.length), 8);
+  out.writeUInt32LE(kernels.fnv1a(halvedAt, length) >>> 0, 8);
   return out;
 }
 

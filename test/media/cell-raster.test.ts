@@ -25,6 +25,10 @@ describe('the cell raster', () => {
         expect(raster?.data[(y * 128 + x) * 3 + c]).toBe(Math.floor(mean + 0.5));
       }
     }
+    // The checksum is FNV-1a of the pixels, as the files stored by every version carry it.
+    let fnv = 0x811c9dc5;
+    for (const byte of file.subarray(12)) fnv = Math.imul(fnv ^ byte, 16777619);
+    expect(file.readUInt32LE(8)).toBe(fnv >>> 0);
     // What a power cut or a bad disk can leave: empty, cut short, zeroed or flipped bytes.
     expect(readCellRaster(Buffer.alloc(0))).toBeNull();
     expect(readCellRaster(file.subarray(0, file.length - 1))).toBeNull();

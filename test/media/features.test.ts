@@ -153,6 +153,33 @@ describe('computeFeatures', () => {
     expect(f.phash).toMatch(/^[0-9a-f]{16}$/);
   });
 
+  it("sums each box's pixels per channel, for a tile and for an image larger than the kernel takes", () => {
+    for (const [width, height] of [
+      [256, 256],
+      [96, 64],
+      [1600, 1024],
+    ] as const) {
+      const data = new Uint8Array(width * height * 3);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 7919 + (i >> 11)) & 255;
+      const boxes = boxSums({ data, width, height, channels: 3 });
+      const [bw, bh] = [width / 32, height / 32];
+      expect(boxes?.area).toBe(bw * bh);
+      for (const [bx, by] of [
+        [0, 0],
+        [31, 0],
+        [17, 9],
+        [31, 31],
+      ] as const) {
+        for (let c = 0; c < 3; c++) {
+          let sum = 0;
+          for (let y = by * bh; y < (by + 1) * bh; y++)
+            for (let x = bx * bw; x < (bx + 1) * bw; x++) sum += data[(y * width + x) * 3 + c] as number;
+          expect(boxes?.sums[(by * 32 + bx) * 3 + c], `${width}×${height} box (${bx}, ${by})`).toBe(sum);
+        }
+      }
+    }
+  });
+
   it('gives a 256 px tile the same answers in one pass of box sums as feature by feature', async () => {
     for (const seed of [1, 2, 3, 4]) {
       const img = await raw(await blobImage(seed, 256, 256));

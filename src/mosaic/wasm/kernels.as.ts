@@ -464,3 +464,63 @@ export function chooseCell(i: i32): i32 {
   store<i32>(hint_ + ((<usize>i) << 2), bestPlace_ < 0 ? -1 : bestPlace_ / cap_);
   return bestPlace_;
 }
+
+// --- Measuring a stored photo's tile (media/cell-raster.mjs, media/features.ts) -----------
+
+/**
+ * The cell raster's pixels: each the rounded mean of a 2×2 block of the RGB tile at `src`
+ * (2·`side` px square), into `out` (`side` px square), as encodeCellRaster does.
+ */
+export function halveRgb(src: usize, side: i32, out: usize): void {
+  const row = <usize>side * 6;
+  let o = out;
+  for (let y = 0; y < side; y++) {
+    let i = src + <usize>y * 2 * row;
+    for (let x = 0; x < side; x++, i += 6) {
+      for (let c: usize = 0; c < 3; c++, o++) {
+        const sum =
+          <u32>load<u8>(i + c) +
+          <u32>load<u8>(i + 3 + c) +
+          <u32>load<u8>(i + row + c) +
+          <u32>load<u8>(i + row + 3 + c);
+        store<u8>(o, <u8>((sum + 2) >> 2));
+      }
+    }
+  }
+}
+
+/** FNV-1a over `n` bytes at `at`, as the cell raster's checksum. */
+export function fnv1a(at: usize, n: i32): u32 {
+  let h: u32 = 0x811c9dc5;
+  const end = at + <usize>n;
+  for (let p = at; p < end; p++) h = (h ^ <u32>load<u8>(p)) * 16777619;
+  return h;
+}
+
+/**
+ * Per-channel sums of an RGB image (`width`×`height` at `src`, both multiples of 32) over a
+ * 32×32 grid of boxes, as f64 into `out` (32 × 32 × 3), as boxSums in media/features.ts.
+ */
+export function boxSums32(src: usize, width: i32, height: i32, out: usize): void {
+  const bw = width / 32;
+  const bh = height / 32;
+  memory.fill(out, 0, 32 * 32 * 3 * 8);
+  let i = src;
+  for (let y = 0; y < height; y++) {
+    const row = out + <usize>((y / bh) * 32 * 3) * 8;
+    for (let bx = 0; bx < 32; bx++) {
+      let r: u32 = 0;
+      let g: u32 = 0;
+      let b: u32 = 0;
+      for (let x = 0; x < bw; x++, i += 3) {
+        r += load<u8>(i);
+        g += load<u8>(i, 1);
+        b += load<u8>(i, 2);
+      }
+      const o = row + <usize>bx * 24;
+      store<f64>(o, load<f64>(o) + <f64>r);
+      store<f64>(o, load<f64>(o, 8) + <f64>g, 8);
+      store<f64>(o, load<f64>(o, 16) + <f64>b, 16);
+    }
+  }
+}

@@ -64,6 +64,9 @@ export interface Kernels {
     hint: number,
   ): void;
   chooseCell(i: number): number;
+  halveRgb(src: number, side: number, out: number): void;
+  fnv1a(at: number, n: number): number;
+  boxSums32(src: number, width: number, height: number, out: number): void;
   chosenBest(): number;
   chosenSecond(): number;
 }
