@@ -134,7 +134,8 @@ function toPost(
       profileUrl: null,
       avatarUrl: null,
     },
-    media: [{ bytes, alt: null }],
+    // Hashed once: the content address of the stored photo is the same hash.
+    media: [{ bytes, sha256: sha, alt: null }],
     sourceId: 'import',
     region: entry.region ?? null,
     consent: { display: consent, print: consent },

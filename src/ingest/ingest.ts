@@ -143,7 +143,10 @@ export function createIngestService(deps: IngestDeps): IngestService {
         if (!deps.download) return { kind: 'pending', error: 'downloads are not enabled here' };
         bytes = await deps.download(item.remoteUrl);
       }
-      return { kind: 'stored', image: await deps.media.store(bytes, { display }) };
+      return {
+        kind: 'stored',
+        image: await deps.media.store(bytes, { display, sha256: item.bytes ? item.sha256 : undefined }),
+      };
     } catch (error) {
       // Bytes in hand that could not be stored for a passing reason (a full disk) cannot be
       // fetched again later: the caller must keep them (unflagged mail, the import folder).

@@ -29,6 +29,8 @@ export interface NormalizedMedia {
   remoteUrl?: string;
   /** The photo's bytes when they are already at hand (upload, e-mail, import). */
   bytes?: Uint8Array;
+  /** The SHA-256 (hex) of `bytes`, when the caller hashed them already (the import): not hashed again. */
+  sha256?: string;
   alt: string | null;
   /** The network flagged this image as sensitive: it goes to the queue flagged. */
   sensitive?: boolean;

@@ -578,7 +578,10 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
       const display = (options.display ?? 'now') === 'now';
       const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
       const kind = checkSize(bytes);
-      const sha = createHash('sha256').update(bytes).digest('hex');
+      const sha =
+        options.sha256 && SHA256_HEX.test(options.sha256)
+          ? options.sha256
+          : createHash('sha256').update(bytes).digest('hex');
       await removeDeadTemps(shaDir(sha));
       const existing = await reuse(sha, kind, display);
       if (existing) return existing;

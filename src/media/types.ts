@@ -57,6 +57,11 @@ export interface StoreOptions {
    * original on first request or by the background `media-display` task.
    */
   display?: 'now' | 'later';
+  /**
+   * The SHA-256 (hex) of the bytes, when the caller hashed them already: the content address
+   * without hashing them a second time. Not checked; only the bytes' own hash may be given.
+   */
+  sha256?: string;
 }
 
 export interface MediaRepository {

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -27,6 +28,25 @@ async function writePhotos(dir: string, names: string[], seedBase = 100): Promis
 }
 
 describe('importing a folder', () => {
+  it('stores each photo under the SHA-256 of its bytes, which is also its post id', async () => {
+    await writePhotos(folder, ['a.jpg', 'b.jpg']);
+    await importFolder(folder, ctx.ingest, { approve: true, consent: true });
+    const stored = ctx.db.$client
+      .prepare('select p.remote_id as id, m.sha256 as sha from posts p join media m on m.post_id = p.id')
+      .all() as Array<{ id: string; sha: string }>;
+    const expected = ['a.jpg', 'b.jpg']
+      .map((name) =>
+        createHash('sha256')
+          .update(readFileSync(join(folder, name)))
+          .digest('hex'),
+      )
+      .sort();
+    expect(stored.map((row) => row.sha).sort()).toEqual(expected);
+    expect(stored.map((row) => row.id).sort()).toEqual(expected);
+    for (const sha of expected)
+      expect(readdirSync(join(ctx.dataDir, 'media', sha.slice(0, 2)))).toContain(sha);
+  });
+
   it('imports photos recursively, attributed by sidecar or file name, and reports rejects per file', async () => {
     await writePhotos(folder, ['jane_doe.jpg', 'minsu.jpg']);
     await writePhotos(join(folder, 'rally', 'seoul'), ['kim-ji-won.jpg'], 200);
