@@ -304,20 +304,19 @@ function labGridOfBoxes({ sums, area }: BoxSums): number[] {
   const perCell = HASH_INPUT / cells;
   const acc = new Float64Array(cells * cells * 3);
   const table = linearOfSums(area);
+  const linear = (sum: number): number => table[sum] as number;
   for (let by = 0; by < HASH_INPUT; by++) {
     for (let bx = 0; bx < HASH_INPUT; bx++) {
       const i = (by * HASH_INPUT + bx) * 3;
-      const lr = table[sums[i] as number] as number;
-      const lg = table[sums[i + 1] as number] as number;
-      const lb = table[sums[i + 2] as number] as number;
-      // labF's table, as labGrid per pixel: Math.cbrt was a third of the measuring.
-      const fx = labF((0.4124564 * lr + 0.3575761 * lg + 0.1804375 * lb) / XN);
-      const fy = labF((0.2126729 * lr + 0.7151522 * lg + 0.072175 * lb) / YN);
-      const fz = labF((0.0193339 * lr + 0.119192 * lg + 0.9503041 * lb) / ZN);
+      const [l, a, b] = linearToLab(
+        linear(sums[i] as number),
+        linear(sums[i + 1] as number),
+        linear(sums[i + 2] as number),
+      );
       const o = (Math.floor(by / perCell) * cells + Math.floor(bx / perCell)) * 3;
-      acc[o] = (acc[o] as number) + 116 * fy - 16;
-      acc[o + 1] = (acc[o + 1] as number) + 500 * (fx - fy);
-      acc[o + 2] = (acc[o + 2] as number) + 200 * (fy - fz);
+      acc[o] = (acc[o] as number) + l;
+      acc[o + 1] = (acc[o + 1] as number) + a;
+      acc[o + 2] = (acc[o + 2] as number) + b;
     }
   }
   return Array.from(acc, (v) => round2(v / (perCell * perCell)));
