@@ -270,6 +270,17 @@ async function writeAtomic(dir: string, name: string, data: Buffer, durable = tr
   }
 }
 
+/** Writes a new file in a folder no one else sees yet (see store's staging): no temp, no rename. */
+async function writeNew(dir: string, name: string, data: Buffer, durable: boolean): Promise<void> {
+  const file = await open(path.join(dir, name), 'wx', 0o644);
+  try {
+    await file.writeFile(data);
+    if (durable) await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
 function writerIsGone(tmpName: string): boolean {
   const pid = Number(/\.(\d+)\.[0-9a-f]+\.tmp$/.exec(tmpName)?.[1]);
   if (!pid) return false;
@@ -279,6 +290,21 @@ function writerIsGone(tmpName: string): boolean {
     return false;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Deletes the staging folders (see storeWhole) of this photo whose writer died (kill -9 before
+ * the rename): storing it again leaves nothing half-written beside it.
+ */
+async function removeDeadStaging(dir: string): Promise<void> {
+  const parent = path.dirname(dir);
+  if (!existsSync(parent)) return;
+  const prefix = `.${path.basename(dir)}.`;
+  for (const name of await readdir(parent).catch(() => [] as string[])) {
+    if (name.startsWith(prefix) && name.endsWith('.tmp') && writerIsGone(name)) {
+      await rm(path.join(parent, name), { recursive: true, force: true });
+    }
   }
 }
 
@@ -570,6 +596,33 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
     }
   }
 
+  /**
+   * A new photo's files written in a staging folder beside its place and renamed into place
+   * whole: one rename instead of one per file. Creating and renaming are what storing costs most
+   * on a journaled disk (0.7–0.9 ms each on ext4 here, the import's main cost after decoding).
+   * False, with nothing left behind, when the photo's folder exists already.
+   */
+  async function storeWhole(sha: string, files: Array<[string, Buffer, boolean]>): Promise<boolean> {
+    const dir = shaDir(sha);
+    if (existsSync(dir)) return false;
+    const parent = path.dirname(dir);
+    // The writer's pid in the name tells a later sweep whether it is still in flight.
+    const staging = path.join(parent, `.${sha}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    await mkdir(staging, { recursive: true });
+    try {
+      await Promise.all(files.map(([name, data, durable]) => writeNew(staging, name, data, durable)));
+      await syncDirectory(staging);
+      await rename(staging, dir);
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+      throw error;
+    }
+    await syncDirectory(parent);
+    return true;
+  }
+
   return {
     mediaDir: root,
     limits: resolved,
@@ -582,30 +635,33 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
         options.sha256 && SHA256_HEX.test(options.sha256)
           ? options.sha256
           : createHash('sha256').update(bytes).digest('hex');
-      await removeDeadTemps(shaDir(sha));
+      await Promise.all([removeDeadTemps(shaDir(sha)), removeDeadStaging(shaDir(sha))]);
       const existing = await reuse(sha, kind, display);
       if (existing) return existing;
 
       const rendered = await render(bytes, kind, display);
-      const [{ features, cell }] = await Promise.all([
-        rendered.features
-          ? { features: rendered.features, cell: rendered.cell ?? null }
-          : tileFeatures(rendered.tile),
-        mkdir(shaDir(sha), { recursive: true }),
-      ]);
+      const { features, cell } = rendered.features
+        ? { features: rendered.features, cell: rendered.cell ?? null }
+        : await tileFeatures(rendered.tile);
       const dir = shaDir(sha);
       const known = JSON.stringify({ width: rendered.width, height: rendered.height, ...features });
-      await Promise.all([
-        ...FILE_KEYS.map((k) => {
+      // Caches, not flushed: after a power cut either may be empty or missing, and is then
+      // measured again (features.json) or the tile decoded instead (the cell raster).
+      const files: Array<[string, Buffer, boolean]> = [
+        ...FILE_KEYS.flatMap((k): Array<[string, Buffer, boolean]> => {
           const data = rendered[k];
-          return data ? writeAtomic(dir, FILE_NAMES[k], data) : undefined;
+          return data ? [[FILE_NAMES[k], data, true]] : [];
         }),
-        // Caches, not flushed: after a power cut either may be empty or missing, and is then
-        // measured again (features.json) or the tile decoded instead (the cell raster).
-        writeAtomic(dir, FEATURES_FILE, Buffer.from(known), false),
-        cell ? writeAtomic(dir, CELL_FILE, cell, false) : undefined,
-      ]);
-      await syncDirectory(dir);
+        [FEATURES_FILE, Buffer.from(known), false],
+        ...(cell ? [[CELL_FILE, cell, false] as [string, Buffer, boolean]] : []),
+      ];
+      if (!(await storeWhole(sha, files))) {
+        // Its folder is there already (stored in part before, or by a store of the same bytes
+        // at the same time): each file replaced whole.
+        await mkdir(dir, { recursive: true });
+        await Promise.all(files.map(([name, data, durable]) => writeAtomic(dir, name, data, durable)));
+        await syncDirectory(dir);
+      }
       return {
         sha256: sha,
         sourceType: kind,
@@ -644,6 +700,15 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
         if (!prefix.isDirectory() || !/^[0-9a-f]{2}$/.test(prefix.name)) continue;
         for (const entry of await list(path.join(root, prefix.name))) {
           const sha = entry.name;
+          if (entry.isDirectory() && sha.startsWith('.') && sha.endsWith('.tmp')) {
+            // A store's staging folder (see storeWhole) whose writer died before its rename.
+            const staging = path.join(root, prefix.name, sha);
+            const stagingStat = await stat(staging).catch(() => null);
+            if (!stagingStat || (stagingStat.mtimeMs >= cutoff && !writerIsGone(sha))) continue;
+            await rm(staging, { recursive: true, force: true });
+            removed.push(`${prefix.name}/${sha}`);
+            continue;
+          }
           if (!entry.isDirectory() || !SHA256_HEX.test(sha) || !sha.startsWith(prefix.name)) continue;
           const dir = path.join(root, prefix.name, sha);
           const dirStat = await stat(dir).catch(() => null);

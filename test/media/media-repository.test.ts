@@ -1,6 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32, createDeflate } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -605,6 +606,33 @@ describe('remove, sweep and paths', () => {
     const second = await local.sweep((sha) => referenced.has(sha), 0);
     expect(second.removed).toContain(`${young.sha256.slice(0, 2)}/${young.sha256}`);
     expect(existsSync(shaDir(young))).toBe(false);
+  });
+
+  it("clears a dead writer's staging folder when the photo is stored again, and in the sweep", async () => {
+    const dir = await dirs.make();
+    const local = createMediaRepository(dir);
+    const bytes = await photo(44, 200, 150);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    // A process that has exited: its pid names writes that will never finish.
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
+    const staging = (name: string, pid: number) =>
+      path.join(dir, name.slice(0, 2), `.${name}.${pid}.0123456789ab.tmp`);
+    const dead = staging(sha, deadPid);
+    await mkdir(dead, { recursive: true });
+    await writeFile(path.join(dead, 'original.jpg'), 'half');
+
+    const image = await local.store(bytes);
+    expect(existsSync(dead)).toBe(false);
+    expect(readdirSync(path.join(dir, sha.slice(0, 2)))).toEqual([sha]);
+    expect(readFileSync(local.absolutePath(image.files.original)).length).toBe(image.bytes);
+
+    // Another photo's: the sweep takes a dead writer's at once, and leaves a live one's.
+    const other = 'ab'.padEnd(64, '0');
+    const [deadOther, liveOther] = [staging(other, deadPid), staging(other, process.pid)];
+    for (const folder of [deadOther, liveOther]) await mkdir(folder, { recursive: true });
+    const { removed } = await local.sweep(() => true);
+    expect(removed).toEqual([path.relative(dir, deadOther)]);
+    expect(existsSync(liveOther)).toBe(true);
   });
 
   it('sweep on a media directory that does not exist yet removes nothing', async () => {
