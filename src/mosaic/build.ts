@@ -105,6 +105,7 @@ export interface MosaicStats {
   meanCost: number;
   /** Cells that show a crop of their photo rather than the whole photo. */
   cropped: number;
+  /** Per phase, in order; `match.*` are the match's own parts of them (not to be added again). */
   seconds: Record<string, number>;
 }
 

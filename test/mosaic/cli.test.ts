@@ -28,11 +28,16 @@ const env = () => ({ DATA_DIR: ctx.dataDir, CAMPAIGN_CONFIG: join(ctx.dataDir, '
 describe('npm run mosaic', () => {
   it('builds a mosaic with the default target, prints where everything is and records it', async () => {
     const file = join(out, 'wall.jpg');
+    const started = performance.now();
     const r = await runCliToEnd(
       'mosaic',
       ['--out', file, '--cells', '12', '--width', '240', '--blend', '20'],
       env(),
     );
+    // The build's time, its phases counted once (the match's own are parts of them).
+    const printed = Number(/^time:\s+([\d.]+) s$/m.exec(r.stdout)?.[1]);
+    expect(printed).toBeGreaterThan(0);
+    expect(printed).toBeLessThanOrEqual((performance.now() - started) / 1000);
     expect(r.stderr).toMatch(/render/);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/photos shown:\s+3 of 3/);
