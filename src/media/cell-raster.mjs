@@ -3,7 +3,7 @@
 // tiles was half the CPU of a build). A cache: written without flushing to disk, checked when
 // read (an empty, short or damaged file reads as null and the build decodes tile.jpg instead).
 // Plain JavaScript: the mosaic's decode workers read it without a TypeScript loader.
-import { instantiateKernels, reserve } from '../mosaic/wasm/kernels.mjs';
+import { instantiateKernels, layout, reserve } from '../mosaic/wasm/kernels.mjs';
 
 export const CELL_FILE = 'cell.rgb';
 export const CELL_SIDE = 128;
@@ -13,18 +13,16 @@ const HEADER = 12;
 // Halving the tile and the checksum run in the mosaic's WebAssembly kernels (four times as fast
 // as in JavaScript: a tenth of a bulk import's main thread), in memory of their own.
 const kernels = instantiateKernels();
-const KERNEL_DATA = 1024;
-
-/** Copies `bytes` into the kernels' memory; returns where. */
-function place(bytes, extra = 0) {
-  reserve(kernels.memory, KERNEL_DATA + bytes.length + extra);
-  new Uint8Array(kernels.memory.buffer).set(bytes, KERNEL_DATA);
-  return KERNEL_DATA;
-}
 
 /** FNV-1a over the bytes: enough to tell a whole file from a zeroed or half-written one. */
 function checksum(bytes, from, to) {
-  return kernels.fnv1a(place(bytes.subarray(from, to)), to - from) >>> 0;
+  const {
+    at: [at],
+    end,
+  } = layout([to - from]);
+  reserve(kernels.memory, end);
+  new Uint8Array(kernels.memory.buffer).set(bytes.subarray(from, to), at);
+  return kernels.fnv1a(at, to - from) >>> 0;
 }
 
 /**
@@ -35,8 +33,12 @@ export function encodeCellRaster(pixels, width, height, channels) {
   const side = CELL_SIDE;
   if (width !== side * 2 || height !== side * 2 || channels !== 3) return null;
   const length = side * side * 3;
-  const at = place(pixels.subarray(0, width * height * 3), length + 16);
-  const halvedAt = Math.ceil((at + width * height * 3) / 16) * 16;
+  const {
+    at: [at, halvedAt],
+    end,
+  } = layout([width * height * 3, length]);
+  reserve(kernels.memory, end);
+  new Uint8Array(kernels.memory.buffer).set(pixels.subarray(0, width * height * 3), at);
   kernels.halveRgb(at, side, halvedAt);
   const out = Buffer.alloc(HEADER + length);
   out.set(new Uint8Array(kernels.memory.buffer, halvedAt, length), HEADER);

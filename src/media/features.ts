@@ -4,7 +4,7 @@
  * Pure functions: no sharp, no I/O, so they are cheap to test and to run on any buffer.
  */
 
-import { instantiateKernels, type Kernels, reserve } from '../mosaic/wasm/kernels.mjs';
+import { instantiateKernels, type Kernels, layout, reserve } from '../mosaic/wasm/kernels.mjs';
 
 export interface RawPixels {
   data: Uint8Array;
@@ -339,12 +339,13 @@ let kernels: Kernels | null = null;
 
 function kernelBoxSums(data: Uint8Array, width: number, height: number): Float64Array {
   kernels ??= instantiateKernels();
-  const at = 1024;
-  const sumsAt = Math.ceil((at + data.length) / 16) * 16;
-  reserve(kernels.memory, sumsAt + HASH_INPUT * HASH_INPUT * 3 * 8);
+  const sumsBytes = HASH_INPUT * HASH_INPUT * 3 * 8;
+  const placed = layout([width * height * 3, sumsBytes]);
+  const [at, sumsAt] = placed.at as [number, number];
+  reserve(kernels.memory, placed.end);
   new Uint8Array(kernels.memory.buffer).set(data.subarray(0, width * height * 3), at);
   kernels.boxSums32(at, width, height, sumsAt);
-  return new Float64Array(kernels.memory.buffer.slice(sumsAt, sumsAt + HASH_INPUT * HASH_INPUT * 3 * 8));
+  return new Float64Array(kernels.memory.buffer.slice(sumsAt, sumsAt + sumsBytes));
 }
 
 export function boxSums(img: RawPixels): BoxSums | null {

@@ -608,18 +608,28 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
     const parent = path.dirname(dir);
     // The writer's pid in the name tells a later sweep whether it is still in flight.
     const staging = path.join(parent, `.${sha}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-    await mkdir(staging, { recursive: true });
+    // The first folder mkdir made: the prefix folder too, for this prefix's first photo.
+    const created = await mkdir(staging, { recursive: true });
     try {
-      await Promise.all(files.map(([name, data, durable]) => writeNew(staging, name, data, durable)));
+      // Every write settled before anything is cleaned up: a failed one must not race the rest.
+      const written = await Promise.allSettled(
+        files.map(([name, data, durable]) => writeNew(staging, name, data, durable)),
+      );
+      const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+      if (failed) throw failed.reason;
       await syncDirectory(staging);
       await rename(staging, dir);
     } catch (error) {
-      await rm(staging, { recursive: true, force: true });
+      await rm(staging, { recursive: true, force: true }).catch((cleanup: unknown) =>
+        log.warn({ staging, err: String(cleanup) }, 'media: could not remove a staging folder'),
+      );
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
       throw error;
     }
     await syncDirectory(parent);
+    // A prefix folder made now lives in the media folder: its entry there is flushed too.
+    if (created !== undefined && created !== staging) await syncDirectory(path.dirname(parent));
     return true;
   }
 

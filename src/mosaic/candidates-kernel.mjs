@@ -7,7 +7,7 @@
 // then (a, b) pairs. The cost of a photo in a cell (see `distance`) is SSIM's loss on the L
 // grid plus squared differences of the mean L and of the a, b grid.
 
-import { instantiateKernels, reserve } from './wasm/kernels.mjs';
+import { instantiateKernels, layout, reserve } from './wasm/kernels.mjs';
 
 // SSIM's window (Gaussian, σ 1.5, 11×11) in grid values: at the size mosaics are scored, a cell
 // is its grid, one value a pixel. WINDOWS × WINDOWS of them, spread evenly over the cell and cut
@@ -257,14 +257,10 @@ export function windowSsimKernel(geo, { grids, gridStats, rows, rowsStats, other
   if (geo.side !== 10) return null;
   const kernels = instantiateKernels();
   const parts = [grids, gridStats, rows, rowsStats, others ?? new Float64Array(0)];
-  const starts = [];
-  let end = 1024;
-  for (const part of parts) {
-    starts.push(end);
-    end = Math.ceil((end + part.length * 8) / 16) * 16;
-  }
-  const geometryAt = end;
-  reserve(kernels.memory, geometryAt + 30 * 8 + 6 * 4);
+  const placed = layout([...parts.map((part) => part.length * 8), 30 * 8 + 6 * 4]);
+  const starts = placed.at;
+  const geometryAt = starts[parts.length];
+  reserve(kernels.memory, placed.end);
   const { buffer } = kernels.memory;
   parts.forEach((part, i) => {
     new Float64Array(buffer, starts[i], part.length).set(part);
@@ -604,10 +600,11 @@ export function squareSums(cells, r, n, lib, photos, values, lightness, sums) {
  */
 export function squareSumsKernel(lib, photos, values) {
   const kernels = instantiateKernels();
-  const libAt = 1024;
-  const cellsAt = Math.ceil((libAt + lib.length * 8) / 16) * 16;
-  const sumsAt = cellsAt + values * 32;
-  reserve(kernels.memory, sumsAt + photos * 64);
+  const {
+    at: [libAt, cellsAt, sumsAt],
+    end,
+  } = layout([lib.length * 8, values * 32, photos * 64]);
+  reserve(kernels.memory, end);
   const { buffer } = kernels.memory;
   new Float64Array(buffer, libAt, lib.length).set(lib);
   const packed = new Float64Array(buffer, cellsAt, values * 4);

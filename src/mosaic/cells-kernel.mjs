@@ -2,7 +2,7 @@
 // (cells-worker.mjs) start without a TypeScript loader; typed in cells-kernel.d.mts.
 import { readFileSync } from 'node:fs';
 import { CELL_SIDE, readCellRaster } from '../media/cell-raster.mjs';
-import { instantiateKernels, reserve } from './wasm/kernels.mjs';
+import { instantiateKernels, layout, reserve } from './wasm/kernels.mjs';
 
 /**
  * One photo at cell size from where the build found it: a file, or a cell raster (see
@@ -163,9 +163,11 @@ function areaTaps(src, dst) {
 }
 
 const kernels = instantiateKernels();
-/** Where the callers' data starts in the kernels' memory (below: the module's own, if any). */
-const KERNEL_DATA = 4096;
-const align16 = (n) => (n + 15) & ~15;
+/**
+ * Regions larger than this (a tile is 196 KB) are resized in JavaScript: the kernel's memory,
+ * kept for the thread's life, would only grow (a cell from a wall photo, on cells over 256 px).
+ */
+const KERNEL_MAX_BYTES = 4 << 20;
 const packedTaps = new Map();
 
 /** The taps of both axes as the kernel reads them: per axis first, count, weight. */
@@ -178,6 +180,8 @@ function kernelTaps(w, h, dw, dh) {
     packed = new Int32Array(
       [tx.first, tx.count, tx.weight, ty.first, ty.count, ty.weight].flatMap((a) => Array.from(a)),
     );
+    // Photos of many sizes (cells from their walls) would make many: the recent ones are kept.
+    if (packedTaps.size >= 256) packedTaps.clear();
     packedTaps.set(key, packed);
   }
   return packed;
@@ -186,29 +190,30 @@ function kernelTaps(w, h, dw, dh) {
 /**
  * The region (x0, y0, w, h) of an RGB raster `stride` pixels wide, scaled down to dw × dh by
  * area: every output pixel is the exact mean of the source area it covers, rounded half up. In
- * the WebAssembly kernel (wasm/kernels.as.ts: a cell from a tile in a third of the time) while
- * its 32-bit sums hold, else as areaResizeJs.
+ * the WebAssembly kernel (wasm/kernels.as.ts: a cell from a tile in a third of the time), up to
+ * KERNEL_MAX_BYTES (where its 32-bit sums hold too), else as areaResizeJs.
  */
 export function areaResize(src, stride, x0, y0, w, h, dw, dh) {
-  if (w * h * 255 >= 2 ** 31 || dw > w || dh > h) return areaResizeJs(src, stride, x0, y0, w, h, dw, dh);
+  if (w * h * 3 > KERNEL_MAX_BYTES || dw > w || dh > h)
+    return areaResizeJs(src, stride, x0, y0, w, h, dw, dh);
   const line = w * 3;
   const taps = kernelTaps(w, h, dw, dh);
-  const tapsAt = align16(KERNEL_DATA + h * line);
-  const outAt = align16(tapsAt + taps.length * 4);
-  const scratchAt = align16(outAt + dw * dh * 3);
-  const end = scratchAt + line * 4;
+  const {
+    at: [srcAt, tapsAt, outAt, scratchAt],
+    end,
+  } = layout([h * line, taps.length * 4, dw * dh * 3, line * 4]);
   const { memory } = kernels;
   reserve(memory, end);
   const heap = new Uint8Array(memory.buffer);
-  if (x0 === 0 && w === stride) heap.set(src.subarray(y0 * line, (y0 + h) * line), KERNEL_DATA);
+  if (x0 === 0 && w === stride) heap.set(src.subarray(y0 * line, (y0 + h) * line), srcAt);
   else {
     for (let y = 0; y < h; y++) {
       const from = ((y0 + y) * stride + x0) * 3;
-      heap.set(src.subarray(from, from + line), KERNEL_DATA + y * line);
+      heap.set(src.subarray(from, from + line), srcAt + y * line);
     }
   }
   new Int32Array(memory.buffer, tapsAt, taps.length).set(taps);
-  kernels.areaResize(KERNEL_DATA, w, h, dw, dh, tapsAt, outAt, scratchAt);
+  kernels.areaResize(srcAt, w, h, dw, dh, tapsAt, outAt, scratchAt);
   // Memory of its own: a worker hands the cell over without a copy.
   const out = Buffer.from(new ArrayBuffer(dw * dh * 3));
   out.set(heap.subarray(outAt, outAt + out.length));

@@ -1,7 +1,7 @@
 import { costMatrix, cropCosts, findCandidates } from './candidates.ts';
 import { distance, libraryIndex, type Metric, nearest, vectorStats } from './candidates-kernel.mjs';
 import { MosaicError } from './errors.ts';
-import { instantiateKernels, reserve, roundDown32 } from './wasm/kernels.mjs';
+import { instantiateKernels, layout, reserve, roundDown32 } from './wasm/kernels.mjs';
 
 export interface MatchInput {
   cols: number;
@@ -690,7 +690,7 @@ function auctionMemory(
   const kernels = instantiateKernels();
   const places = photos * cap;
   // [name, element bytes, count]: f64 and f32 arrays, then i32.
-  const layout = [
+  const blocks = [
     ['cost', 4, cost.length],
     ['first', 4, firstCost ? firstCost.length : 0],
     ['price', 8, places],
@@ -705,13 +705,9 @@ function auctionMemory(
     ['lowPlace', 4, photos],
     ['hint', 4, cells],
   ] as const;
-  const at = new Map<string, number>();
-  let end = 1024;
-  for (const [name, size, count] of layout) {
-    at.set(name, end);
-    end = Math.ceil((end + size * count) / 16) * 16;
-  }
-  reserve(kernels.memory, end);
+  const placed = layout(blocks.map(([, size, count]) => size * count));
+  const at = new Map<string, number>(blocks.map(([name], i) => [name, placed.at[i] as number]));
+  reserve(kernels.memory, placed.end);
   const { buffer } = kernels.memory;
   const start = (name: string) => at.get(name) as number;
   const f64 = (name: string, count: number) => new Float64Array(buffer, start(name), count);

@@ -635,6 +635,20 @@ describe('remove, sweep and paths', () => {
     expect(existsSync(liveOther)).toBe(true);
   });
 
+  it('stores the same photo twice at once into one folder, leaving no staging folder behind', async () => {
+    const dir = await dirs.make();
+    const local = createMediaRepository(dir);
+    const bytes = await photo(45, 200, 150);
+    const [a, b] = await Promise.all([
+      local.store(bytes, { display: 'later' }),
+      local.store(bytes, { display: 'later' }),
+    ]);
+    expect(a.sha256).toBe(b.sha256);
+    expect(readdirSync(path.join(dir, a.sha256.slice(0, 2)))).toEqual([a.sha256]);
+    for (const rel of [a.files.original, a.files.tile])
+      expect(existsSync(local.absolutePath(rel))).toBe(true);
+  });
+
   it('sweep on a media directory that does not exist yet removes nothing', async () => {
     const local = createMediaRepository(path.join(await dirs.make(), 'not-yet'));
     expect(await local.sweep(() => false)).toEqual({ removed: [] });

@@ -79,7 +79,7 @@ describe('areaResize', () => {
         `${w}×${h} at (${x0}, ${y0}) → ${dw}×${dh}`,
       ).toBe(true);
     }
-    // White everywhere: the largest sums the kernel's 32 bits hold, rounded to white exactly.
+    // White everywhere: every sum at its largest for the region, and still white exactly.
     const white = new Uint8Array(300 * 280 * 3).fill(255);
     expect(areaResize(white, 300, 0, 0, 300, 280, 80, 80).every((v) => v === 255)).toBe(true);
   });

@@ -12,7 +12,7 @@ import {
   windowSsim,
   windowSsimKernel,
 } from '../../src/mosaic/candidates-kernel.mjs';
-import { instantiateKernels, looseBar, reserve, roundDown32 } from '../../src/mosaic/wasm/kernels.mjs';
+import { instantiateKernels, reserve, roundDown32 } from '../../src/mosaic/wasm/kernels.mjs';
 
 describe('the WebAssembly kernels', () => {
   it('are committed as their sources compile today (npm run build:wasm after a change)', async () => {
@@ -77,7 +77,7 @@ describe('the WebAssembly kernels', () => {
           start,
           photos,
           bar,
-          looseBar(bar),
+          kernels.looseBar(bar),
         );
         expect(got, `bar ${bar} from ${start}`).toBe(expected);
         const one = kernels.scanOne(
@@ -87,7 +87,7 @@ describe('the WebAssembly kernels', () => {
           start,
           photos,
           bar,
-          looseBar(bar),
+          kernels.looseBar(bar),
         );
         let plain = start;
         while (plain < photos && !(-(firstPrice[plain] as number) - (cost[plain] as number) > bar)) plain++;

@@ -349,8 +349,13 @@ export function chosenSecond(): f64 {
   return second_;
 }
 
-/** looseBar of wasm/kernels.mjs. */
-function loose(bar: f64): f32 {
+/**
+ * The f32 threshold of the scans' first pass for `bar`: a cost plus a price (both ≥ 0) below −bar
+ * stays below it with the price rounded down (roundDown32 in kernels.mjs) and the sum rounded in
+ * f32, which moves it by less than 2⁻²³ of itself. A positive bar (no place is worth that) leaves
+ * the pass open.
+ */
+export function looseBar(bar: f64): f32 {
   return bar > 0 ? Infinity : <f32>(-bar * (1 + 1.0 / 2097152));
 }
 
@@ -437,7 +442,7 @@ export function chooseCell(i: i32): i32 {
       0,
       photos_,
       second_,
-      loose(second_),
+      looseBar(second_),
     );
     while (p < photos_) {
       if (p !== h) consider(i, p, ix, iy);
@@ -451,14 +456,14 @@ export function chooseCell(i: i32): i32 {
         p + 1,
         photos_,
         second_,
-        loose(second_),
+        looseBar(second_),
       );
     }
   } else {
-    let p = scanOne(cost, low32_, low1_, 0, photos_, second_, loose(second_));
+    let p = scanOne(cost, low32_, low1_, 0, photos_, second_, looseBar(second_));
     while (p < photos_) {
       if (p !== h) consider(i, p, ix, iy);
-      p = scanOne(cost, low32_, low1_, p + 1, photos_, second_, loose(second_));
+      p = scanOne(cost, low32_, low1_, p + 1, photos_, second_, looseBar(second_));
     }
   }
   store<i32>(hint_ + ((<usize>i) << 2), bestPlace_ < 0 ? -1 : bestPlace_ / cap_);

@@ -64,6 +64,7 @@ export interface Kernels {
     hint: number,
   ): void;
   chooseCell(i: number): number;
+  looseBar(bar: number): number;
   halveRgb(src: number, side: number, out: number): void;
   fnv1a(at: number, n: number): number;
   boxSums32(src: number, width: number, height: number, out: number): void;
@@ -73,7 +74,7 @@ export interface Kernels {
 
 export function instantiateKernels(): Kernels;
 export function reserve(memory: WebAssembly.Memory, bytes: number): void;
-/** The f32 threshold of the scan kernels' first pass for `bar` (see kernels.mjs). */
-export function looseBar(bar: number): number;
+/** Offsets of blocks of these byte sizes in a kernel instance's memory, 16-byte aligned, and the end. */
+export function layout(sizes: number[]): { at: number[]; end: number };
 /** The largest f32 at most x (x ≥ 0, or infinite). */
 export function roundDown32(x: number): number;

@@ -20,14 +20,21 @@ export function reserve(memory, bytes) {
   if (missing > 0) memory.grow(Math.ceil(missing / 65536));
 }
 
+/** Where a caller's data starts in a kernel instance's memory (the module keeps none of its own). */
+const DATA_START = 1024;
+
 /**
- * The f32 threshold of the scan kernels' first pass for `bar`: a cost plus a price (both ≥ 0)
- * below −bar stays below it with the price rounded down (roundDown32) and the sum rounded in
- * f32, which moves it by less than 2⁻²³ of itself. A positive bar (no place is worth that)
- * leaves the pass open.
+ * Places blocks of the given byte sizes one after the other in a kernel instance's memory, each
+ * on a 16-byte boundary (v128 and f64 alike): their offsets, and where the last ends.
  */
-export function looseBar(bar) {
-  return bar > 0 ? Number.POSITIVE_INFINITY : Math.fround(-bar * (1 + 2 ** -21));
+export function layout(sizes) {
+  const at = [];
+  let end = DATA_START;
+  for (const size of sizes) {
+    at.push(end);
+    end = Math.ceil((end + size) / 16) * 16;
+  }
+  return { at, end };
 }
 
 const roundBits = new Float32Array(1);
