@@ -1,5 +1,6 @@
 import { srgbToLab } from '../media/features.ts';
 import type { Rgb } from './target.ts';
+import { instantiateKernels, type Kernels, layout, reserve } from './wasm/kernels.mjs';
 
 /**
  * What the matcher compares, per cell and per photo: luma on a fine grid and colour on a
@@ -218,8 +219,7 @@ export function cropFeatures(
   out: Float32Array,
   offset: number,
 ): void {
-  const rgb = summedAreas(data, side, 3);
-  const luma = summedAreas(data, side, 1);
+  const { rgb, luma } = summedAreaTables(data, side);
   let o = offset;
   for (const [x0, y0, s] of crops) {
     const lumaCorners = cornerSums(luma, side, 1, x0, y0, s, LUMA_GRID);
@@ -310,13 +310,35 @@ function cornerSums(
   return out;
 }
 
+let kernels: Kernels | null = null;
+
+/**
+ * Both summed-area tables of an RGB raster (see summedAreas) from the WebAssembly kernel (the
+ * same sums to the bit, in a fifth of the time), as views of its memory valid until the next call.
+ */
+export function summedAreaTables(data: Uint8Array, side: number): { rgb: Float64Array; luma: Float64Array } {
+  kernels ??= instantiateKernels();
+  const corners = (side + 1) * (side + 1);
+  const placed = layout([side * side * 3, corners * 3 * 8, corners * 8]);
+  const [at, rgbAt, lumaAt] = placed.at as [number, number, number];
+  reserve(kernels.memory, placed.end);
+  const { buffer } = kernels.memory;
+  new Uint8Array(buffer).set(data.subarray(0, side * side * 3), at);
+  kernels.summedAreas(at, side, rgbAt, lumaAt);
+  return {
+    rgb: new Float64Array(buffer, rgbAt, corners * 3),
+    luma: new Float64Array(buffer, lumaAt, corners),
+  };
+}
+
 const tables = new Map<number, Float64Array>();
 
 /**
  * (side + 1)² sums of 3 channels (RGB) or 1 (luma, as the features weigh it): entry (y, x)
- * holds the sum of every pixel above and left of it. Reused between calls.
+ * holds the sum of every pixel above and left of it. Reused between calls. The kernel's
+ * reference (summedAreaTables): its tests compare the two.
  */
-function summedAreas(data: Uint8Array, side: number, channels: 1 | 3): Float64Array {
+export function summedAreas(data: Uint8Array, side: number, channels: 1 | 3): Float64Array {
   const stride = (side + 1) * channels;
   const size = (side + 1) * stride;
   let table = tables.get(channels);

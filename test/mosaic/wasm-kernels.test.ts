@@ -12,6 +12,7 @@ import {
   windowSsim,
   windowSsimKernel,
 } from '../../src/mosaic/candidates-kernel.mjs';
+import { summedAreas, summedAreaTables } from '../../src/mosaic/features.ts';
 import { instantiateKernels, reserve, roundDown32 } from '../../src/mosaic/wasm/kernels.mjs';
 
 describe('the WebAssembly kernels', () => {
@@ -176,5 +177,14 @@ describe('the WebAssembly kernels', () => {
       kernel.run(cells, r, n, 21);
       expect([...kernel.sums]).toEqual([...expected]);
     }
+  });
+
+  it("give a raster's summed-area tables to the same bits as the JavaScript", () => {
+    const side = 128;
+    const data = new Uint8Array(side * side * 3);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
+    const { rgb, luma } = summedAreaTables(data, side);
+    expect([...rgb]).toEqual([...summedAreas(data, side, 3)]);
+    expect([...luma]).toEqual([...summedAreas(data, side, 1)]);
   });
 });

@@ -529,3 +529,43 @@ export function boxSums32(src: usize, width: i32, height: i32, out: usize): void
     }
   }
 }
+
+/**
+ * The summed-area tables of an RGB raster (`side` px square at `src`), as summedAreas in
+ * mosaic/features.ts: (side + 1)² × 3 f64 at `rgb` (channel sums) and (side + 1)² f64 at `luma`
+ * (Rec. 601 luma, summed in the same order, to the same bits).
+ */
+export function summedAreas(src: usize, side: i32, rgb: usize, luma: usize): void {
+  const strideRgb = <usize>(side + 1) * 24;
+  const strideLuma = <usize>(side + 1) * 8;
+  memory.fill(rgb, 0, strideRgb);
+  memory.fill(luma, 0, strideLuma);
+  let i = src;
+  for (let y = 0; y < side; y++) {
+    const rowRgb = rgb + <usize>(y + 1) * strideRgb;
+    const rowLuma = luma + <usize>(y + 1) * strideLuma;
+    store<f64>(rowRgb, 0);
+    store<f64>(rowRgb, 0, 8);
+    store<f64>(rowRgb, 0, 16);
+    store<f64>(rowLuma, 0);
+    let r = 0.0;
+    let g = 0.0;
+    let b = 0.0;
+    let sum = 0.0;
+    for (let x = 1; x <= side; x++, i += 3) {
+      const pr = <f64>load<u8>(i);
+      const pg = <f64>load<u8>(i, 1);
+      const pb = <f64>load<u8>(i, 2);
+      sum += 0.299 * pr + 0.587 * pg + 0.114 * pb;
+      const l = rowLuma + ((<usize>x) << 3);
+      store<f64>(l, load<f64>(l - strideLuma) + sum);
+      r += pr;
+      g += pg;
+      b += pb;
+      const o = rowRgb + <usize>x * 24;
+      store<f64>(o, load<f64>(o - strideRgb) + r);
+      store<f64>(o, load<f64>(o - strideRgb, 8) + g, 8);
+      store<f64>(o, load<f64>(o - strideRgb, 16) + b, 16);
+    }
+  }
+}

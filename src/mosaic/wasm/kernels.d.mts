@@ -64,6 +64,7 @@ export interface Kernels {
     hint: number,
   ): void;
   chooseCell(i: number): number;
+  summedAreas(src: number, side: number, rgb: number, luma: number): void;
   looseBar(bar: number): number;
   halveRgb(src: number, side: number, out: number): void;
   fnv1a(at: number, n: number): number;
