@@ -181,4 +181,11 @@ export function squareSumsKernel(
   lib: Float64Array,
   photos: number,
   values: number,
-): { sums: Float64Array; run(cells: Float64Array, r: number, n: number, lightness: number): void };
+  photoStats?: Float64Array,
+  photoRest?: Float64Array,
+): {
+  sums: Float64Array;
+  row: Float64Array;
+  run(cells: Float64Array, r: number, n: number, lightness: number): void;
+  costs(i: number, rest: number, my: number, cvar: number, metric: Metric): void;
+};

@@ -408,9 +408,11 @@ export function costRows(target, library, photos, metric, from, to, refine, out)
   const lumaWidth = basis ? kept : lightness;
   const fine = geo === null ? 0 : Math.min(refine, photos);
   const exactCells = basis ? Float64Array.from(target.subarray(from * values, to * values)) : cells;
-  const squared = squareSumsKernel(lib, photos, width);
+  const squared = squareSumsKernel(lib, photos, width, index.stats, libLow?.rest);
   const sums = squared.sums;
-  const row = new Float64Array(photos);
+  // The build's metric (SSIM's structure, no shape weight) in the kernel; others here.
+  const inKernel = metric.weightS === 0 && metric.structure !== 0;
+  const row = inKernel ? squared.row : new Float64Array(photos);
   const scratch = new Float64Array(photos);
   const added = new Float64Array(photos);
   const refined = new Uint8Array(photos);
@@ -429,15 +431,17 @@ export function costRows(target, library, photos, metric, from, to, refine, out)
     for (let i = 0; i < n; i++) {
       const c = from + r + i;
       const o = (r + i) * values;
-      if (libLow && cellLow) {
-        // The frequencies left out count as unlike: their energy in both, no cross term.
-        const rest = cellLow.rest[r + i];
-        for (let p = 0; p < photos; p++) sums[2 * i * photos + p] += rest + libLow.rest[p];
-      }
-      for (let p = 0; p < photos; p++) {
-        row[p] =
-          lightnessCost(sums[2 * i * photos + p], null, cStats, c, index.stats, p, metric) +
-          sums[(2 * i + 1) * photos + p];
+      // The frequencies left out count as unlike: their energy in both, no cross term.
+      const rest = libLow && cellLow ? cellLow.rest[r + i] : 0;
+      if (inKernel) squared.costs(i, rest, cStats[c * STATS], cStats[c * STATS + 3], metric);
+      else {
+        if (libLow && cellLow)
+          for (let p = 0; p < photos; p++) sums[2 * i * photos + p] += rest + libLow.rest[p];
+        for (let p = 0; p < photos; p++) {
+          row[p] =
+            lightnessCost(sums[2 * i * photos + p], null, cStats, c, index.stats, p, metric) +
+            sums[(2 * i + 1) * photos + p];
+        }
       }
       if (fine > 0) {
         scratch.set(row);
@@ -598,18 +602,53 @@ export function squareSums(cells, r, n, lib, photos, values, lightness, sums) {
  * bit, in about half the time), the photos copied into its memory once. `sums` is where each
  * `run` leaves them, laid out as squareSums' `sums`.
  */
-export function squareSumsKernel(lib, photos, values) {
+export function squareSumsKernel(lib, photos, values, photoStats, photoRest) {
   const kernels = instantiateKernels();
   const {
-    at: [libAt, cellsAt, sumsAt],
+    at: [libAt, cellsAt, sumsAt, meansAt, varsAt, restAt, rowAt],
     end,
-  } = layout([lib.length * 8, values * 32, photos * 64]);
+  } = layout([lib.length * 8, values * 32, photos * 64, photos * 8, photos * 8, photos * 8, photos * 8]);
   reserve(kernels.memory, end);
   const { buffer } = kernels.memory;
   new Float64Array(buffer, libAt, lib.length).set(lib);
   const packed = new Float64Array(buffer, cellsAt, values * 4);
+  if (photoStats) {
+    const means = new Float64Array(buffer, meansAt, photos);
+    const vars = new Float64Array(buffer, varsAt, photos);
+    for (let p = 0; p < photos; p++) {
+      means[p] = photoStats[p * STATS];
+      vars[p] = photoStats[p * STATS + 3];
+    }
+  }
+  if (photoRest) new Float64Array(buffer, restAt, photos).set(photoRest);
   return {
     sums: new Float64Array(buffer, sumsAt, photos * 8),
+    /** Where `costs` leaves a row. */
+    row: new Float64Array(buffer, rowAt, photos),
+    /**
+     * Cell i of the last run's costs against every photo into `row` (coarseCosts: the build's
+     * metric only), its sums first raised by the left-out frequencies' energy when `photoRest`
+     * was given, as costRows does.
+     */
+    costs(i, rest, my, cvar, metric) {
+      kernels.coarseCosts(
+        sumsAt + 2 * i * photos * 8,
+        sumsAt + (2 * i + 1) * photos * 8,
+        photoRest ? restAt : 0,
+        rest,
+        meansAt,
+        varsAt,
+        photos,
+        metric.lightness,
+        my,
+        cvar,
+        metric.weightL,
+        metric.structure,
+        metric.c1,
+        metric.c2,
+        rowAt,
+      );
+    },
     run(cells, r, n, lightness) {
       // Four cells interleaved value by value; a missing cell repeats the last, as squareSums'.
       for (let i = 0; i < 4; i++) {

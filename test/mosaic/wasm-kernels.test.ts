@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileKernel, KERNELS, wasmPath } from '../../scripts/build-wasm.mjs';
 import {
+  costRows,
+  distance,
   geometry,
+  libraryIndex,
   STATS,
   squareSums,
   squareSumsKernel,
@@ -186,5 +189,28 @@ describe('the WebAssembly kernels', () => {
     const { rgb, luma } = summedAreaTables(data, side);
     expect([...rgb]).toEqual([...summedAreas(data, side, 3)]);
     expect([...luma]).toEqual([...summedAreas(data, side, 1)]);
+  });
+
+  it("give the cost matrix's coarse costs to the same bits as the cost of each pair in JavaScript", () => {
+    const metric = { values: 48, lightness: 16, weightL: 10, weightS: 0, structure: 3000, c1: 1, c2: 9 };
+    const [cells, photos] = [9, 23];
+    const vector = (seed: number) =>
+      Float32Array.from({ length: 48 }, (_, j) =>
+        j < 16 ? (seed * 37 + j * 11) % 97 : ((seed + j) % 13) - 6,
+      );
+    const target = new Float32Array(cells * 48);
+    for (let c = 0; c < cells; c++) target.set(vector(c), c * 48);
+    const library = new Float32Array(photos * 48);
+    for (let p = 0; p < photos; p++) library.set(vector(100 + p * 3), p * 48);
+    const out = new Float32Array(cells * photos);
+    costRows(target, library, photos, metric, 0, cells, 0, out);
+    const cStats = vectorStats(target, cells, 48, 16);
+    const index = libraryIndex(library, photos, 48, 16);
+    for (let c = 0; c < cells; c++) {
+      for (let p = 0; p < photos; p++) {
+        const expected = distance(target, c, cStats, library, p, index, metric, Number.POSITIVE_INFINITY);
+        expect(out[c * photos + p], `cell ${c}, photo ${p}`).toBe(Math.fround(expected));
+      }
+    }
   });
 });

@@ -569,3 +569,79 @@ export function summedAreas(src: usize, side: i32, rgb: usize, luma: usize): voi
     }
   }
 }
+
+/**
+ * One cell's coarse costs against every photo (see costRows in candidates-kernel.mjs), for the
+ * build's metric (no separate shape weight; SSIM's structure over the whole cell): with
+ * sl = sumsL[p] + (rest + restP[p]) (the left-out frequencies' energy, `restP` 0: none; sl is
+ * written back), out[p] = lightnessCost(sl) + sumsAB[p], in lightnessCost's order of operations,
+ * two photos at a time. `means` and `vars` hold each photo's mean L and variance.
+ */
+export function coarseCosts(
+  sumsL: usize,
+  sumsAB: usize,
+  restP: usize,
+  rest: f64,
+  means: usize,
+  vars: usize,
+  photos: i32,
+  n: f64,
+  my: f64,
+  cvar: f64,
+  weightL: f64,
+  structure: f64,
+  c1: f64,
+  c2: f64,
+  out: usize,
+): void {
+  const vn = f64x2.splat(n);
+  const vmy = f64x2.splat(my);
+  const wn = f64x2.splat(weightL * n);
+  const vst = f64x2.splat(structure);
+  const vc1 = f64x2.splat(c1);
+  const vc2 = f64x2.splat(c2);
+  const vcvar = f64x2.splat(cvar);
+  const vrest = f64x2.splat(rest);
+  const my2 = f64x2.mul(vmy, vmy);
+  const zero = f64x2.splat(0);
+  const two = f64x2.splat(2);
+  let p = 0;
+  for (; p + 2 <= photos; p += 2) {
+    const at = (<usize>p) << 3;
+    let sl = v128.load(sumsL + at);
+    if (restP !== 0) {
+      sl = f64x2.add(sl, f64x2.add(vrest, v128.load(restP + at)));
+      v128.store(sumsL + at, sl);
+    }
+    const mx = v128.load(means + at);
+    const dm = f64x2.sub(mx, vmy);
+    const s = f64x2.mul(f64x2.mul(wn, dm), dm);
+    const ndm2 = f64x2.mul(f64x2.mul(vn, dm), dm);
+    const shape = f64x2.max(zero, f64x2.sub(sl, ndm2));
+    const m2 = f64x2.add(f64x2.add(f64x2.mul(mx, mx), my2), vc1);
+    const l = f64x2.div(f64x2.add(f64x2.mul(f64x2.mul(two, mx), vmy), vc1), m2);
+    const v = f64x2.add(f64x2.add(vcvar, v128.load(vars + at)), vc2);
+    const cost = f64x2.add(
+      s,
+      f64x2.mul(vst, f64x2.add(f64x2.div(ndm2, m2), f64x2.div(f64x2.mul(l, shape), v))),
+    );
+    v128.store(out + at, f64x2.add(cost, v128.load(sumsAB + at)));
+  }
+  for (; p < photos; p++) {
+    const at = (<usize>p) << 3;
+    let sl = load<f64>(sumsL + at);
+    if (restP !== 0) {
+      sl = sl + (rest + load<f64>(restP + at));
+      store<f64>(sumsL + at, sl);
+    }
+    const mx = load<f64>(means + at);
+    const dm = mx - my;
+    const s = weightL * n * dm * dm;
+    const ndm2 = n * dm * dm;
+    const shape = max(0, sl - ndm2);
+    const m2 = mx * mx + my * my + c1;
+    const l = (2 * mx * my + c1) / m2;
+    const v = cvar + load<f64>(vars + at) + c2;
+    store<f64>(out + at, s + structure * (ndm2 / m2 + (l * shape) / v) + load<f64>(sumsAB + at));
+  }
+}

@@ -64,6 +64,23 @@ export interface Kernels {
     hint: number,
   ): void;
   chooseCell(i: number): number;
+  coarseCosts(
+    sumsL: number,
+    sumsAB: number,
+    restP: number,
+    rest: number,
+    means: number,
+    vars: number,
+    photos: number,
+    n: number,
+    my: number,
+    cvar: number,
+    weightL: number,
+    structure: number,
+    c1: number,
+    c2: number,
+    out: number,
+  ): void;
   summedAreas(src: number, side: number, rgb: number, luma: number): void;
   looseBar(bar: number): number;
   halveRgb(src: number, side: number, out: number): void;
