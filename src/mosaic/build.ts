@@ -313,9 +313,8 @@ export async function buildMosaic(
       lap('tiles');
     }
     // The cost matrix takes every core; the tiles are decoded once it is done, on worker threads
-    // beside the crops' search and the auction, which runs on this thread (2,000 photos: the
-    // match and the tiles done in 2.3–2.4 s, against 2.8–2.9 s decoding at the same time as the
-    // matrix, before crops and the kernels).
+    // beside the auction, which runs on this thread (2,000 photos: the match and the tiles done
+    // in 2.3–2.4 s, against 2.8–2.9 s decoding at the same time as the matrix).
     let decoding: Promise<Map<number, Buffer>> | undefined;
     let measured: (views: Float32Array) => void = () => undefined;
     let unmeasurable: (error: unknown) => void = () => undefined;

@@ -44,10 +44,7 @@ export interface MatchInput {
    */
   method?: 'auction' | 'greedy';
   workers?: number;
-  /**
-   * Called once the whole photos' costs are known: before the crops' search and the assignment
-   * (which runs on this thread), or for the greedy once its candidates are.
-   */
+  /** Called once the costs are known, before the assignment (which runs on this thread). */
   onCosts?: () => void;
   /**
    * Crops each photo may also be shown as (auction only): `views` holds photos × `count` feature
@@ -170,10 +167,6 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
     ? await costMatrix(target, library, cells, photos, metric, input.refine ?? 256, input.workers)
     : null;
   if (whole) lap('costs');
-  // Whoever waits for the matrix (the build, to decode tiles beside the rest of the match) starts
-  // now: the crops' search and the auction leave a core to it at times, and the cut after the
-  // auction finds more tiles decoded (2,000 photos: 8.55 s instead of 8.95 s a build).
-  if (whole) input.onCosts?.();
   const crops = whole && input.crops && input.crops.count > 0 ? input.crops : null;
   // A cell's view is a byte (0 the whole photo), and so is it in the render's keys.
   if (crops && crops.count > 254) throw new RangeError('at most 254 crops per photo');
@@ -195,7 +188,7 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
   const cand = dense ? null : await findCandidates(target, library, cells, photos, metric, k, input.workers);
   const candIdx = cand ? cand.idx : new Int32Array(0);
   if (cand) lap('candidates');
-  if (!whole) input.onCosts?.();
+  input.onCosts?.();
 
   const index = libraryIndex(library, photos, V, nL);
   const cStats = vectorStats(target, cells, V, nL);
