@@ -38,16 +38,7 @@ export function areaResize(
 ): Buffer;
 
 /** areaResize in JavaScript: the WebAssembly kernel's reference. */
-export function areaResizeJs(
-  src: Uint8Array,
-  stride: number,
-  x0: number,
-  y0: number,
-  w: number,
-  h: number,
-  dw: number,
-  dh: number,
-): Buffer;
+export const areaResizeJs: typeof areaResize;
 
 /**
  * Square crops of one photo at cell size, one per entry of `views`: 0 the whole photo, k + 1

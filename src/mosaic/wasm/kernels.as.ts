@@ -94,13 +94,15 @@ export function areaResize(
 }
 
 /**
- * The auction's scan (see worthMoreEither in matcher.ts): the first photo from `p` below
+ * The auction's scan of a cell's row (see chooseCell, and `auction` in matcher.ts): the first
+ * photo from `p` below
  * `photos` whose cost in the cell plus its lowest price of a later place (`cost`, `rest`), or
  * whose first place's cost plus price (`first`, `firstPrice`), is below −`bar`; else `photos`.
  * Costs are f32 rows, prices f64. Four photos at a time in f32 against `rest32` and `first32`
- * (the prices rounded down) and a threshold `loose` set above −`bar` by more than f32 rounding
- * can move a sum: a photo that passes exactly passes there too, and only those that pass there
- * are checked exactly, in f64, as the JavaScript does. The same answer, in a third of the time.
+ * (the prices rounded down) and a threshold `loose` (looseBar) set above −`bar` by more than
+ * f32 rounding can move a sum: a photo that passes exactly passes there too, and only those that
+ * pass there are checked exactly, in f64, as the JavaScript scan did. The same answer, in less
+ * than half the time.
  */
 export function scanEither(
   cost: usize,
@@ -136,7 +138,7 @@ function worthEither(cost: usize, first: usize, rest: usize, firstPrice: usize, 
   );
 }
 
-/** scanEither for an auction without first places of their own (see worthMore in matcher.ts). */
+/** scanEither for an auction without first places of their own: each photo's lowest price. */
 export function scanOne(
   cost: usize,
   low32: usize,
