@@ -544,9 +544,9 @@ export async function matchCells(input: MatchInput): Promise<MatchResult> {
  * falling ε (ε-scaling) took more bids in all there, not fewer: each new round sent most cells
  * bidding again.
  */
-const AUCTION_EPS = 1 / 256;
+export const AUCTION_EPS = 1 / 256;
 /** Bids allowed per bidder; past them, the cells still bidding are left to the fill. */
-const AUCTION_BIDS_PER_BIDDER = 50;
+export const AUCTION_BIDS_PER_BIDDER = 50;
 
 /**
  * Cells bid for photos (Bertsekas's auction algorithm): each photo has `cap` places with a
@@ -753,7 +753,7 @@ function auctionMemory(
 }
 
 /** Min-heap of the indices that `member` admits, keyed by `key[index]`; ties to the lower index. */
-class MinHeap {
+export class MinHeap {
   #heap: Int32Array;
   #at: Int32Array;
   #key: Float64Array;

@@ -9,7 +9,8 @@ import {
   vectorStats,
 } from '../../src/mosaic/candidates-kernel.mjs';
 import { FEATURE_VALUES, LUMA_RANGE, LUMA_VALUES, regionFeatures } from '../../src/mosaic/features.ts';
-import { defaultMinDistance, matchCells } from '../../src/mosaic/matcher.ts';
+import { auction, defaultMinDistance, matchCells } from '../../src/mosaic/matcher.ts';
+import { referenceAuction } from './auction-reference.ts';
 
 /** The plain squared distance over the synthetic layout below. */
 const plain: Metric = { values: 48, lightness: 16, weightL: 1, weightS: 1, structure: 0, c1: 1, c2: 9 };
@@ -360,5 +361,38 @@ describe('cell features', () => {
     const patterned = features(raster(80, 80, mix));
     expect(cost(cell, patterned, squared)).toBeGreaterThan(cost(cell, flatPhoto, squared));
     expect(cost(cell, patterned, withSsim)).toBeLessThan(cost(cell, flatPhoto, withSsim));
+  });
+});
+
+describe('the auction in the WebAssembly kernel', () => {
+  it('assigns every cell as the JavaScript auction did, with spacing, first places and cover', () => {
+    let seed = 3;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    let compared = 0;
+    for (const [cols, rows, photos, cap, d2, withFirst] of [
+      [12, 10, 40, 3, 9, true],
+      [12, 10, 40, 3, 0, true],
+      [10, 9, 30, 4, 4, false],
+      [9, 8, 72, 1, 0, false],
+      [15, 8, 35, 4, 16, true],
+    ] as const) {
+      const cells = cols * rows;
+      // Costs with ties (rounded) and a spread like the real ones'.
+      const cost = Float32Array.from({ length: cells * photos }, () => Math.round(random() * 400) / 4);
+      const first = withFirst ? cost.map((c) => c + Math.round(random() * 40) / 4) : undefined;
+      for (const cover of [true, false]) {
+        const heldKernel = new Uint8Array(cells);
+        const heldReference = new Uint8Array(cells);
+        const kernel = auction(cost, cells, photos, cap, cols, d2, cover, first, heldKernel);
+        const reference = referenceAuction(cost, cells, photos, cap, cols, d2, cover, first, heldReference);
+        expect([...kernel], `${cols}×${rows}, ${photos} photos, cover ${cover}`).toEqual([...reference]);
+        expect([...heldKernel]).toEqual([...heldReference]);
+        compared += cells;
+      }
+    }
+    expect(compared).toBeGreaterThan(1000);
   });
 });
