@@ -11,3 +11,22 @@ export function encodeCellRaster(
 
 /** The raster's side and RGB pixels, or null unless the file is whole and intact. */
 export function readCellRaster(bytes: Buffer): { side: number; data: Buffer } | null;
+
+export const TILE_LUMA_FILE: string;
+
+/** The luma file of a 256×256 RGB tile (one byte a pixel), or null for any other size. */
+export function encodeTileLuma(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  channels: number,
+): Buffer | null;
+
+/** The luma file's side and pixels, or null unless the file is whole and intact. */
+export function readTileLuma(bytes: Buffer): { side: number; data: Buffer } | null;
+
+/** The tile's RGB pixels from its cell raster and luma, or null when their sides do not pair. */
+export function detailedTile(
+  raster: { side: number; data: Uint8Array } | null,
+  luma: { side: number; data: Uint8Array } | null,
+): { data: Buffer; info: { width: number; height: number; channels: 3 } } | null;

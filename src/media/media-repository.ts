@@ -18,7 +18,7 @@ import type { Metadata, SharpOptions } from 'sharp';
 import { z } from 'zod';
 import { log } from '../log.ts';
 import { FEATURE_VALUES, mosaicGrid } from '../mosaic/features.ts';
-import { CELL_FILE, encodeCellRaster } from './cell-raster.mjs';
+import { CELL_FILE, encodeCellRaster, encodeTileLuma, TILE_LUMA_FILE } from './cell-raster.mjs';
 import { boxSums, boxThumbnail, computeFeatures, type ImageFeatures } from './features.ts';
 import { decodeHeic } from './heic.ts';
 import { JpegStructureError, stripJpeg, stripJpegMetadata } from './jpeg-strip.ts';
@@ -118,8 +118,9 @@ interface Rendered {
   tile: Buffer;
   /** Measured on the tile's pixels before JPEG encoding, when the pipeline had them at hand. */
   features?: TileFeatures;
-  /** The cell raster (media/cell-raster.mjs) from those pixels, when they were at hand. */
+  /** The cell raster and the tile's luma (media/cell-raster.mjs) from those pixels, when they were at hand. */
   cell?: Buffer | null;
+  luma?: Buffer | null;
   /** Absent when the display files are left for later (see `StoreOptions.display`). */
   wall?: Buffer;
   thumb?: Buffer;
@@ -214,7 +215,7 @@ async function tileFrom(
   options: SharpOptions,
   orient: boolean,
   opaqueRgb = false,
-): Promise<{ tile: Buffer; features: TileFeatures; cell: Buffer | null }> {
+): Promise<{ tile: Buffer; features: TileFeatures; cell: Buffer | null; luma: Buffer | null }> {
   let pipeline = sharp(input, options);
   if (orient) pipeline = pipeline.autoOrient();
   // A three-channel JPEG has no alpha to flatten and decodes to sRGB already: the same pixels
@@ -228,18 +229,22 @@ async function tileFrom(
   // per photo, and features.json keeps a second store's answer identical.
   const features = measure(pixels);
   const cell = encodeCellRaster(data, info.width, info.height, info.channels);
-  return { tile: await sharp(data, rawInput(pixels)).jpeg(TILE_JPEG).toBuffer(), features, cell };
+  const luma = encodeTileLuma(data, info.width, info.height, info.channels);
+  return { tile: await sharp(data, rawInput(pixels)).jpeg(TILE_JPEG).toBuffer(), features, cell, luma };
 }
 
 /**
  * Features come from the tile as stored (decoded again), not from the pixels before JPEG
  * encoding: a second store() of the same bytes reuses the files and must return the same values.
  */
-async function tileFeatures(tile: Buffer): Promise<{ features: TileFeatures; cell: Buffer | null }> {
+async function tileFeatures(
+  tile: Buffer,
+): Promise<{ features: TileFeatures; cell: Buffer | null; luma: Buffer | null }> {
   const { data, info } = await sharp(tile).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   return {
     features: measure({ data, width: info.width, height: info.height, channels: info.channels }),
     cell: encodeCellRaster(data, info.width, info.height, info.channels),
+    luma: encodeTileLuma(data, info.width, info.height, info.channels),
   };
 }
 
@@ -650,13 +655,13 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
       if (existing) return existing;
 
       const rendered = await render(bytes, kind, display);
-      const { features, cell } = rendered.features
-        ? { features: rendered.features, cell: rendered.cell ?? null }
+      const { features, cell, luma } = rendered.features
+        ? { features: rendered.features, cell: rendered.cell ?? null, luma: rendered.luma ?? null }
         : await tileFeatures(rendered.tile);
       const dir = shaDir(sha);
       const known = JSON.stringify({ width: rendered.width, height: rendered.height, ...features });
-      // Caches, not flushed: after a power cut either may be empty or missing, and is then
-      // measured again (features.json) or the tile decoded instead (the cell raster).
+      // Caches, not flushed: after a power cut any may be empty or missing, and is then
+      // measured again (features.json) or the tile decoded instead (the cell raster, the luma).
       const files: Array<[string, Buffer, boolean]> = [
         ...FILE_KEYS.flatMap((k): Array<[string, Buffer, boolean]> => {
           const data = rendered[k];
@@ -664,6 +669,7 @@ export function createMediaRepository(mediaDir: string, limits?: Partial<MediaLi
         }),
         [FEATURES_FILE, Buffer.from(known), false],
         ...(cell ? [[CELL_FILE, cell, false] as [string, Buffer, boolean]] : []),
+        ...(luma ? [[TILE_LUMA_FILE, luma, false] as [string, Buffer, boolean]] : []),
       ];
       if (!(await storeWhole(sha, files))) {
         // Its folder is there already (stored in part before, or by a store of the same bytes

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Db } from '../db/sqlite.ts';
-import { CELL_FILE, CELL_SIDE, readCellRaster } from '../media/cell-raster.mjs';
+import { CELL_FILE, CELL_SIDE, readCellRaster, TILE_LUMA_FILE } from '../media/cell-raster.mjs';
 import { collageOrder } from './collage.ts';
 import { creditsHtml } from './credits.ts';
 import { encodeImage, formatFromPath } from './encode.ts';
@@ -249,7 +249,11 @@ export async function buildMosaic(
     (cellWidth: number) =>
     (p: LibraryPhoto): CellSource => {
       if (cellWidth <= CELL_SIDE)
-        return { raster: join(dirname(abs(p.tilePath)), CELL_FILE), tile: abs(p.tilePath) };
+        return {
+          raster: join(dirname(abs(p.tilePath)), CELL_FILE),
+          luma: join(dirname(abs(p.tilePath)), TILE_LUMA_FILE),
+          tile: abs(p.tilePath),
+        };
       if (cellWidth <= 256) return abs(p.tilePath);
       const wall = p.wallPath ? abs(p.wallPath) : null;
       if (wall && existsSync(wall)) return wall;

@@ -1,7 +1,7 @@
 import type sharpModule from 'sharp';
 
 /** Where a photo's cell comes from: an image file, or a cell raster with its tile to fall back on. */
-export type CellSource = string | { raster: string; tile: string };
+export type CellSource = string | { raster: string; luma?: string; tile: string };
 
 /** One photo at cell size from its source (see CellSource), raw RGB in a buffer of its own. */
 export function decodeSourceWith(

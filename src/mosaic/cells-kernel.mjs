@@ -1,7 +1,7 @@
 // Photos at mosaic cell size, in plain JavaScript so that the build's decode worker threads
 // (cells-worker.mjs) start without a TypeScript loader; typed in cells-kernel.d.mts.
 import { readFileSync } from 'node:fs';
-import { CELL_SIDE, readCellRaster } from '../media/cell-raster.mjs';
+import { CELL_SIDE, detailedTile, readCellRaster, readTileLuma } from '../media/cell-raster.mjs';
 import { instantiateKernels, layout, reserve } from './wasm/kernels.mjs';
 
 /**
@@ -27,8 +27,9 @@ export async function decodeSourceWith(sharp, source, width, height) {
  * Square crops of one photo at cell size (square cells), one buffer per entry of `views`: view 0
  * is the whole photo (decodeSourceWith), view k + 1 is crops[k] = [x0, y0, side] in the 128 px
  * cell raster's pixels. A crop is cut from the raster when it holds enough pixels for the cell,
- * else from the tile (decoded once, the same square at its own scale), so that a crop is never
- * enlarged where the tile has the pixels.
+ * else from the tile (the same square at its own scale), so that a crop is never enlarged where
+ * the tile has the pixels. The tile's pixels come from the raster and the tile's luma stored
+ * beside it, or from decoding the tile where those are missing or damaged; once per photo.
  */
 export async function cropCellsWith(sharp, source, crops, views, width, decodedTile) {
   const out = [];
@@ -42,18 +43,15 @@ export async function cropCellsWith(sharp, source, crops, views, width, decodedT
     const [x0, y0, side] = crops[view - 1];
     // The raster only serves crops that hold a cell's pixels: the tile serves the others.
     if (raster === undefined && side >= width) {
-      raster = null;
-      if (typeof source === 'object') {
-        try {
-          raster = readCellRaster(readFileSync(source.raster));
-        } catch (error) {
-          if (error?.code !== 'ENOENT') throw error;
-        }
-      }
+      raster = typeof source === 'object' ? readStored(source.raster, readCellRaster) : null;
     }
     if (raster && raster.side === CELL_SIDE && side >= width) {
       out.push(areaResize(raster.data, CELL_SIDE, x0, y0, side, side, width, width));
       continue;
+    }
+    if (tile === undefined && typeof source === 'object' && source.luma) {
+      if (raster === undefined) raster = readStored(source.raster, readCellRaster);
+      tile = detailedTile(raster, readStored(source.luma, readTileLuma)) ?? undefined;
     }
     tile ??= await decodeTileWith(sharp, source);
     // The tile is the same square as the raster (both are the photo's centred square).
@@ -75,6 +73,16 @@ export async function cropCellsWith(sharp, source, crops, views, width, decodedT
     }
   }
   return out;
+}
+
+/** A cache file beside the tile read with `read`: null when it is missing, damaged or short. */
+function readStored(file, read) {
+  try {
+    return read(readFileSync(file));
+  } catch (error) {
+    if (error?.code !== 'ENOENT') throw error;
+    return null;
+  }
 }
 
 /** A photo's tile (the file, or a raster source's tile), decoded whole: { data, info } in RGB. */

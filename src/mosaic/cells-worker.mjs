@@ -1,5 +1,6 @@
 // Decodes photos at mosaic cell size off the main thread (see decodeCells in render.ts): the
 // area resize is JavaScript, and on the main thread it held up the match and every decode.
+import { existsSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import { cropCellsWith, decodeSourceWith, decodeTileWith } from './cells-kernel.mjs';
@@ -42,6 +43,8 @@ if (crops) {
   const ahead = (async () => {
     for (const { photo, source } of jobs) {
       if (cutting || held >= tileBudget) return;
+      // Its tile comes back from the raster and luma stored beside it, at a tenth of the cost.
+      if (source.luma && existsSync(source.luma)) continue;
       try {
         const tile = await decodeTileWith(sharp, source);
         tiles.set(photo, tile);

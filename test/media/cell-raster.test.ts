@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { CELL_FILE, encodeCellRaster, readCellRaster } from '../../src/media/cell-raster.mjs';
+import {
+  CELL_FILE,
+  detailedTile,
+  encodeCellRaster,
+  encodeTileLuma,
+  readCellRaster,
+  readTileLuma,
+  TILE_LUMA_FILE,
+} from '../../src/media/cell-raster.mjs';
 import { createMediaRepository } from '../../src/media/media-repository.ts';
 import { flatJpeg, noisePixels, photoJpeg } from '../helpers/images.ts';
 
@@ -94,6 +102,104 @@ describe('the cell raster', () => {
           .raw()
           .toBuffer();
         expect(stored.equals(encodeCellRaster(full, 256, 256, 3) as Buffer), name).toBe(true);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the tile's luma beside the cell raster", () => {
+  it('holds each pixel of the 256 px tile at one byte, and reads back only when whole', () => {
+    const pixels = noisePixels(256, 256, 4);
+    const file = encodeTileLuma(pixels, 256, 256, 3) as Buffer;
+    const luma = readTileLuma(file);
+    expect(luma?.side).toBe(256);
+    for (const p of [0, 1, 255, 256 * 100 + 37, 256 * 256 - 1]) {
+      const [r, g, b] = [pixels[p * 3], pixels[p * 3 + 1], pixels[p * 3 + 2]] as [number, number, number];
+      expect(luma?.data[p], `pixel ${p}`).toBe(Math.round(0.299 * r + 0.587 * g + 0.114 * b));
+    }
+    expect(readTileLuma(Buffer.alloc(0))).toBeNull();
+    expect(readTileLuma(file.subarray(0, file.length - 1))).toBeNull();
+    const flipped = Buffer.from(file);
+    flipped[40000] = (flipped[40000] as number) ^ 1;
+    expect(readTileLuma(flipped)).toBeNull();
+    // Neither file reads as the other.
+    expect(readCellRaster(file)).toBeNull();
+    expect(readTileLuma(encodeCellRaster(pixels, 256, 256, 3) as Buffer)).toBeNull();
+    expect(encodeTileLuma(pixels.subarray(0, 200 * 200 * 3), 200, 200, 3)).toBeNull();
+  });
+
+  it('gives the tile back with the raster: exactly where blocks differ only in lightness, and closer than tile.jpg on photos', async () => {
+    // Each 2×2 block one colour lightened or darkened per pixel: what 4:2:0 keeps whole.
+    const pixels = new Uint8Array(256 * 256 * 3);
+    const base = noisePixels(128, 128, 5);
+    for (let y = 0; y < 256; y++)
+      for (let x = 0; x < 256; x++) {
+        const shade = ((x & 1) * 2 + (y & 1)) * 6 - 9;
+        for (let c = 0; c < 3; c++) {
+          const v = 20 + ((base[((y >> 1) * 128 + (x >> 1)) * 3 + c] as number) * 200) / 255 + shade;
+          pixels[(y * 256 + x) * 3 + c] = Math.round(v);
+        }
+      }
+    const tile = detailedTile(
+      readCellRaster(encodeCellRaster(pixels, 256, 256, 3) as Buffer),
+      readTileLuma(encodeTileLuma(pixels, 256, 256, 3) as Buffer),
+    );
+    expect(tile?.info).toEqual({ width: 256, height: 256, channels: 3 });
+    let worst = 0;
+    for (let i = 0; i < pixels.length; i++)
+      worst = Math.max(worst, Math.abs((tile?.data[i] ?? -99) - (pixels[i] as number)));
+    expect(worst).toBeLessThanOrEqual(1);
+    // A side that does not pair, or a file missing: no tile.
+    expect(detailedTile(null, readTileLuma(encodeTileLuma(pixels, 256, 256, 3) as Buffer))).toBeNull();
+
+    // Photos: mean error against the tile's own pixels, beside what tile.jpg decodes to.
+    let fromDetail = 0;
+    let fromJpeg = 0;
+    for (const seed of [1, 2, 3]) {
+      const photo = await sharp(await photoJpeg(seed, 900, 700))
+        .resize(256, 256, { fit: 'cover' })
+        .raw()
+        .toBuffer();
+      const back = detailedTile(
+        readCellRaster(encodeCellRaster(photo, 256, 256, 3) as Buffer),
+        readTileLuma(encodeTileLuma(photo, 256, 256, 3) as Buffer),
+      );
+      const jpeg = await sharp(
+        await sharp(photo, { raw: { width: 256, height: 256, channels: 3 } })
+          .jpeg({ quality: 90, chromaSubsampling: '4:2:0' })
+          .toBuffer(),
+      )
+        .raw()
+        .toBuffer();
+      for (let i = 0; i < photo.length; i++) {
+        fromDetail += Math.abs((back?.data[i] ?? 0) - (photo[i] as number));
+        fromJpeg += Math.abs((jpeg[i] as number) - (photo[i] as number));
+      }
+    }
+    expect(fromDetail).toBeLessThan(fromJpeg);
+  });
+
+  it('is stored beside each tile, and pairs with the raster', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'standwall-luma-'));
+    try {
+      const media = createMediaRepository(dir);
+      for (const display of ['now', 'later'] as const) {
+        const image = await media.store(await photoJpeg(7, 800, 600), { display });
+        const folder = path.dirname(media.absolutePath(image.files.tile));
+        const tile = detailedTile(
+          readCellRaster(readFileSync(path.join(folder, CELL_FILE))),
+          readTileLuma(readFileSync(path.join(folder, TILE_LUMA_FILE))),
+        );
+        const decoded = await sharp(readFileSync(path.join(folder, 'tile.jpg')))
+          .raw()
+          .toBuffer();
+        let diff = 0;
+        for (let i = 0; i < decoded.length; i++)
+          diff += Math.abs((tile?.data[i] ?? 255) - (decoded[i] as number));
+        expect(diff / decoded.length, display).toBeLessThan(4);
+        await media.remove(image.sha256);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

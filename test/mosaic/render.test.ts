@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { CELL_FILE, encodeCellRaster } from '../../src/media/cell-raster.mjs';
+import {
+  CELL_FILE,
+  detailedTile,
+  encodeCellRaster,
+  encodeTileLuma,
+  readCellRaster,
+  readTileLuma,
+} from '../../src/media/cell-raster.mjs';
 import { areaResizeJs, type CellSource, cropCellsWith } from '../../src/mosaic/cells-kernel.mjs';
 import { areaResize, decodeCell, decodeCells, decodeTiles, viewKey } from '../../src/mosaic/render.ts';
 import { noisePixels as noise, photoJpeg } from '../helpers/images.ts';
@@ -195,6 +202,73 @@ describe('decodeCells with crops', () => {
       const broken = decodeCells(sources, sources.keys(), 80, 80, { crops });
       expect((await broken.whole).size).toBe(420);
       await expect(broken.cut(new Map([[300, [2]]]))).rejects.toThrow(/300\.jpg/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('crops finer than the cell raster', () => {
+  it('are cut from the raster and the tile luma with no tile decoded, and from the tile when the luma is missing or damaged', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'standwall-luma-crops-'));
+    try {
+      // The stored raster and luma are one photo, tile.jpg another: what a crop shows tells
+      // where it came from. 420 photos, so that the worker threads cut them too.
+      const crops = [
+        [83, 0, 45],
+        [19, 19, 90],
+      ] as const;
+      const sources: Array<{ raster: string; luma: string; tile: string }> = [];
+      const stored: Buffer[] = [];
+      for (let i = 0; i < 420; i++) {
+        const pixels = Buffer.from(noise(256, 256, i + 1));
+        const raster = join(dir, `${i}.rgb`);
+        const luma = join(dir, `${i}.luma`);
+        const tile = join(dir, `${i}.jpg`);
+        writeFileSync(raster, encodeCellRaster(pixels, 256, 256, 3) as Buffer);
+        writeFileSync(luma, encodeTileLuma(pixels, 256, 256, 3) as Buffer);
+        writeFileSync(tile, 'not a photo: never decoded while the raster and luma are whole');
+        sources.push({ raster, luma, tile });
+        stored.push(pixels);
+      }
+      // The 45 px crop at 80 px needs the tile's pixels: those the raster and luma give back.
+      const expected = (p: number) => {
+        const back = detailedTile(
+          readCellRaster(readFileSync(sources[p]?.raster as string)),
+          readTileLuma(readFileSync(sources[p]?.luma as string)),
+        ) as { data: Buffer };
+        return areaResizeJs(back.data, 256, 166, 0, 90, 90, 80, 80);
+      };
+      const here = await cropCellsWith(sharp, sources[7] as CellSource, crops, [1, 2], 80);
+      expect(here[0]?.equals(expected(7))).toBe(true);
+      const cells = decodeCells(sources, sources.keys(), 80, 80, { crops });
+      expect((await cells.whole).size).toBe(420);
+      const wanted = new Map([
+        [0, [1]],
+        [419, [1, 2]],
+      ]);
+      const cut = await cells.cut(wanted);
+      expect(cut.get(viewKey(0, 1))?.equals(expected(0))).toBe(true);
+      expect(cut.get(viewKey(419, 1))?.equals(expected(419))).toBe(true);
+
+      // Damaged or missing luma: the tile is decoded, and shows.
+      const blue = new Uint8Array(256 * 256 * 3);
+      for (let i = 0; i < blue.length; i += 3) blue.set([20, 20, 220], i);
+      const blueJpeg = await sharp(blue, { raw: { width: 256, height: 256, channels: 3 } })
+        .jpeg()
+        .toBuffer();
+      for (const damage of [
+        (file: string) => writeFileSync(file, readFileSync(file).subarray(0, 5000)),
+        (file: string) => rmSync(file),
+      ]) {
+        const source = sources[7] as { raster: string; luma: string; tile: string };
+        writeFileSync(source.luma, encodeTileLuma(stored[7] as Buffer, 256, 256, 3) as Buffer);
+        writeFileSync(source.tile, blueJpeg);
+        damage(source.luma);
+        const [crop] = await cropCellsWith(sharp, source, crops, [1], 80);
+        expect((crop as Buffer)[2]).toBeGreaterThan(200);
+        expect((crop as Buffer)[0]).toBeLessThan(40);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
