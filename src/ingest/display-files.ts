@@ -11,7 +11,7 @@ export interface DisplayFillResult {
 }
 
 /**
- * Makes the wall and thumb files that a bulk import left for later, approved photos first (the
+ * Makes the wall, thumb and tile files that a bulk import left for later, approved photos first (the
  * wall may show them any moment), then the ones waiting for a moderator, newest first. Stops
  * early when `signal` aborts; what is left is picked up by the next run or on first request.
  */

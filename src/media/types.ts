@@ -51,10 +51,10 @@ export interface StoredImage {
 
 export interface StoreOptions {
   /**
-   * 'now' (default) writes the wall and thumb files with the original and the tile. 'later'
-   * writes only the original and the tile (what moderation needs to decide and a mosaic needs to
-   * match): a bulk import is then about 4× faster, and the display files are made from the
-   * original on first request or by the background `media-display` task.
+   * 'now' (default) writes the wall, thumb and tile files with the original. 'later' writes the
+   * original and what a mosaic needs (the cell raster and tile luma, or the tile when those
+   * cannot be made): a bulk import is then about 4× faster, and the wall, thumb and tile files
+   * are made from the original on first request or by the background `media-display` task.
    */
   display?: 'now' | 'later';
   /**
@@ -74,7 +74,7 @@ export interface MediaRepository {
    * @throws MediaRejectedError when the bytes are not an acceptable photo.
    */
   store(bytes: Uint8Array, options?: StoreOptions): Promise<StoredImage>;
-  /** Makes the wall and thumb files from the stored original if they are missing (one render at a time per photo). */
+  /** Makes the wall, thumb and tile files from the stored original if they are missing (one render at a time per photo). */
   ensureDisplayFiles(sha256: string): Promise<void>;
   hasDisplayFiles(sha256: string): Promise<boolean>;
   /** Deletes every file of a content address (takedown, deletion at the source). */

@@ -28,6 +28,7 @@ import {
   decodeCells,
   type Layout,
   renderCanvas,
+  writeTileFile,
 } from './render.ts';
 import { openTarget, type Rgb } from './target.ts';
 import { writeViewer } from './viewer.ts';
@@ -216,6 +217,10 @@ export async function buildMosaic(
     t0 = t;
   };
   const abs = (rel: string) => join(mediaDir, rel);
+  const tileOrOriginal = (p: LibraryPhoto): string => {
+    const tile = abs(p.tilePath);
+    return p.originalPath && !existsSync(tile) ? abs(p.originalPath) : tile;
+  };
 
   onProgress({ phase: 'prepare', done: 0, total: 1 });
   const photos = loadLibrary(deps.db, { includeUnconsented: options.includeUnconsented });
@@ -241,20 +246,19 @@ export async function buildMosaic(
   let views: Uint8Array | undefined;
   let cropCells: Map<number, Buffer> | undefined;
   let crops: Crop[] = [];
-  // The 128 px cell raster stored beside the tile serves cells up to its size with no decoding
-  // (the tile when it is missing or damaged), the 256 px tile cells up to its size; bigger cells
-  // take the wall-size derivative. A bulk import leaves the wall file for later: the original
-  // (always there) serves then.
+  // The 128 px cell raster stored beside the tile serves cells up to its size with no decoding,
+  // and with the tile's luma cells and crops up to the tile's 256 px (the tile when either is
+  // missing or damaged); bigger cells take the wall-size derivative. A bulk import leaves the
+  // tile and wall files for later: the original (always there) serves then.
   const source =
     (cellWidth: number) =>
     (p: LibraryPhoto): CellSource => {
-      if (cellWidth <= CELL_SIDE)
+      if (cellWidth <= 256)
         return {
           raster: join(dirname(abs(p.tilePath)), CELL_FILE),
           luma: join(dirname(abs(p.tilePath)), TILE_LUMA_FILE),
-          tile: abs(p.tilePath),
+          tile: tileOrOriginal(p),
         };
-      if (cellWidth <= 256) return abs(p.tilePath);
       const wall = p.wallPath ? abs(p.wallPath) : null;
       if (wall && existsSync(wall)) return wall;
       return abs(p.originalPath ?? p.tilePath);
@@ -366,7 +370,7 @@ export async function buildMosaic(
       // The crops are measured here while the cost matrix takes the worker threads.
       if (crops.length > 0) {
         await measureCrops(
-          photos.map((p) => abs(p.tilePath)),
+          photos.map((p) => ({ raster: join(dirname(abs(p.tilePath)), CELL_FILE), tile: tileOrOriginal(p) })),
           crops,
         ).then(measured, (error) => {
           unmeasurable(error);
@@ -475,7 +479,16 @@ export async function buildMosaic(
       image: files.image,
       manifest,
       photos,
-      tileFile: (p) => abs(p.tilePath),
+      writePhoto: (p, out) =>
+        writeTileFile(
+          {
+            raster: join(dirname(abs(p.tilePath)), CELL_FILE),
+            luma: join(dirname(abs(p.tilePath)), TILE_LUMA_FILE),
+            tile: abs(p.tilePath),
+            original: p.originalPath ? abs(p.originalPath) : null,
+          },
+          out,
+        ),
     });
     onProgress({ phase: 'viewer', done: 1, total: 1 });
     lap('viewer');
@@ -527,18 +540,21 @@ export function cropList(percent: number, cellWidth: number): Crop[] {
  * match's threads), from each photo's cell raster, or its tile scaled to the raster's size
  * where the raster is missing or damaged.
  */
-async function measureCrops(tiles: string[], crops: Crop[]): Promise<Float32Array> {
+async function measureCrops(
+  sources: Array<{ raster: string; tile: string }>,
+  crops: Crop[],
+): Promise<Float32Array> {
   const per = crops.length * FEATURE_VALUES;
-  const out = new Float32Array(new SharedArrayBuffer(tiles.length * per * 4));
-  for (const [p, tile] of tiles.entries()) {
+  const out = new Float32Array(new SharedArrayBuffer(sources.length * per * 4));
+  for (const [p, source] of sources.entries()) {
     let raster: Uint8Array | null = null;
     try {
-      const stored = readCellRaster(readFileSync(join(dirname(tile), CELL_FILE)));
+      const stored = readCellRaster(readFileSync(source.raster));
       if (stored?.side === CELL_SIDE) raster = stored.data;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
-    raster ??= await decodeCell(readFileSync(tile), CELL_SIDE, CELL_SIDE);
+    raster ??= await decodeCell(readFileSync(source.tile), CELL_SIDE, CELL_SIDE);
     cropFeatures(raster, CELL_SIDE, crops, out, p * per);
   }
   return out;

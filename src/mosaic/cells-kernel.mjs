@@ -6,19 +6,19 @@ import { instantiateKernels, layout, reserve } from './wasm/kernels.mjs';
 
 /**
  * One photo at cell size from where the build found it: a file, or a cell raster (see
- * media/cell-raster.mjs) with the tile to decode when the raster is missing, damaged or too small.
+ * media/cell-raster.mjs) and tile luma, with the tile to decode when they are missing, damaged or
+ * too small.
  */
 export async function decodeSourceWith(sharp, source, width, height) {
   if (typeof source === 'string') return decodeCellWith(sharp, readFileSync(source), width, height);
-  let bytes = null;
-  try {
-    bytes = readFileSync(source.raster);
-  } catch (error) {
-    if (error?.code !== 'ENOENT') throw error;
-  }
-  const raster = bytes ? readCellRaster(bytes) : null;
+  const raster = readStored(source.raster, readCellRaster);
   if (raster && raster.side >= width && raster.side >= height) {
     return coverResize(raster.data, raster.side, raster.side, width, height);
+  }
+  // Cells up to the tile's size: the tile's pixels from the raster and luma, when both are whole.
+  if (raster && source.luma && raster.side * 2 >= Math.max(width, height)) {
+    const tile = detailedTile(raster, readStored(source.luma, readTileLuma));
+    if (tile) return coverResize(tile.data, tile.info.width, tile.info.height, width, height);
   }
   return decodeCellWith(sharp, readFileSync(source.tile), width, height);
 }

@@ -1,5 +1,8 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { detailedTile, readCellRaster, readTileLuma } from '../media/cell-raster.mjs';
 import { sharp } from '../media/sharp-loaders.ts';
 import {
   areaResize,
@@ -353,4 +356,38 @@ function blendStrip(canvas: Buffer, width: number, y0: number, y1: number, targe
       o += 3;
     }
   }
+}
+
+/** The viewer's photos: as tile.jpg is stored (see media-repository.ts). */
+const TILE_JPEG = { quality: 90, chromaSubsampling: '4:2:0' } as const;
+
+/**
+ * A photo's 256 px tile as a JPEG file at `out`: a copy of tile.jpg, or, while a bulk import has
+ * left it for later, encoded from the cell raster and luma, or from the original where those are
+ * missing or damaged.
+ */
+export async function writeTileFile(
+  files: { raster: string; luma: string; tile: string; original: string | null },
+  out: string,
+): Promise<void> {
+  if (existsSync(files.tile) || !files.original) {
+    await copyFile(files.tile, out);
+    return;
+  }
+  const read = <T>(file: string, parse: (bytes: Buffer) => T | null): T | null => {
+    try {
+      return parse(readFileSync(file));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  };
+  const detailed = detailedTile(read(files.raster, readCellRaster), read(files.luma, readTileLuma));
+  const pipeline = detailed
+    ? sharp(detailed.data, { raw: detailed.info })
+    : sharp(readFileSync(files.original), { failOn: 'none' })
+        .resize({ width: 256, height: 256, fit: 'cover', position: 'centre' })
+        .flatten({ background: '#ffffff' })
+        .toColourspace('srgb');
+  await pipeline.jpeg(TILE_JPEG).toFile(out);
 }

@@ -27,8 +27,8 @@ export async function writeViewer(args: {
   image?: string;
   manifest: Manifest;
   photos: LibraryPhoto[];
-  /** Absolute path of each photo's 256 px tile. */
-  tileFile: (photo: LibraryPhoto) => string;
+  /** Writes a photo's 256 px tile (a JPEG) to `out`. */
+  writePhoto: (photo: LibraryPhoto, out: string) => Promise<void>;
 }): Promise<{ index: string; dzi: string }> {
   const { dir, canvas, manifest } = args;
   await mkdir(dir, { recursive: true });
@@ -36,10 +36,16 @@ export async function writeViewer(args: {
   await rm(join(dir, 'photos'), { recursive: true, force: true });
   await mkdir(join(dir, 'photos'), { recursive: true });
   const byPost = new Map(args.photos.map((p) => [p.postId, p]));
-  for (const post of manifest.posts) {
-    const photo = byPost.get(post.postId);
-    if (photo) await copyFile(args.tileFile(photo), join(dir, 'photos', `${post.postId}.jpg`));
-  }
+  // A few at a time: a photo whose tile.jpg a bulk import left for later is encoded here.
+  let next = 0;
+  const writeSome = async () => {
+    while (next < manifest.posts.length) {
+      const post = manifest.posts[next++];
+      const photo = post && byPost.get(post.postId);
+      if (post && photo) await args.writePhoto(photo, join(dir, 'photos', `${post.postId}.jpg`));
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, writeSome));
   const index = new Map(manifest.posts.map((p, i) => [p.postId, i]));
   const data = {
     dzi: {

@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { media } from '../../src/db/schema.ts';
@@ -31,12 +31,18 @@ async function importPhotos(count: number, approve: boolean) {
 const onDisk = (rel: string | null) => existsSync(server.ctx.media.absolutePath(rel as string));
 
 describe('display files of a bulk import', () => {
-  it('are left for later: the import writes the original and the tile, with every row complete', async () => {
+  it("are left for later with the tile: the import writes the original and the tile's stand-ins, with every row complete", async () => {
     const rows = await importPhotos(3, true);
     for (const row of rows) {
       expect(row.state).toBe('stored');
-      expect([onDisk(row.originalPath), onDisk(row.tilePath)]).toEqual([true, true]);
-      expect([onDisk(row.wallPath), onDisk(row.thumbPath)]).toEqual([false, false]);
+      expect(onDisk(row.originalPath)).toBe(true);
+      const stored = dirname(row.originalPath as string);
+      expect([onDisk(join(stored, 'cell.rgb')), onDisk(join(stored, 'tile.luma'))]).toEqual([true, true]);
+      expect([onDisk(row.wallPath), onDisk(row.thumbPath), onDisk(row.tilePath)]).toEqual([
+        false,
+        false,
+        false,
+      ]);
       expect(row.labGrid).toHaveLength(48);
     }
   });
@@ -55,6 +61,11 @@ describe('display files of a bulk import', () => {
     const thumb = await fetch(`${server.url}/media/${row?.thumbPath}`);
     expect(thumb.status).toBe(200);
     expect((await sharp(Buffer.from(await thumb.arrayBuffer())).metadata()).width).toBe(400);
+    const tile = await fetch(`${server.url}/media/${row?.tilePath}`);
+    expect(tile.status).toBe(200);
+    expect(tile.headers.get('content-type')).toBe('image/jpeg');
+    const tileMeta = await sharp(Buffer.from(await tile.arrayBuffer())).metadata();
+    expect([tileMeta.format, tileMeta.width, tileMeta.height]).toEqual(['jpeg', 256, 256]);
   });
 
   it('are not made for a stranger asking for a photo still waiting for a moderator', async () => {
@@ -68,7 +79,8 @@ describe('display files of a bulk import', () => {
     const rows = await importPhotos(3, false);
     const first = await fillDisplayFiles(server.ctx.db, server.ctx.media);
     expect(first).toEqual({ checked: 3, made: 3, failed: 0 });
-    for (const row of rows) expect([onDisk(row.wallPath), onDisk(row.thumbPath)]).toEqual([true, true]);
+    for (const row of rows)
+      expect([onDisk(row.wallPath), onDisk(row.thumbPath), onDisk(row.tilePath)]).toEqual([true, true, true]);
     expect(await fillDisplayFiles(server.ctx.db, server.ctx.media)).toEqual({
       checked: 3,
       made: 0,

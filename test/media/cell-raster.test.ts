@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -71,6 +71,7 @@ describe('the cell raster', () => {
       }
       // A detailed photo: the raster is the tile halved, within JPEG rounding.
       const image = await media.store(await photoJpeg(3, 800, 600), { display: 'later' });
+      await media.ensureDisplayFiles(image.sha256);
       const tilePath = media.absolutePath(image.files.tile);
       const raster = readCellRaster(readFileSync(path.join(path.dirname(tilePath), CELL_FILE)));
       const tile = await sharp(readFileSync(tilePath)).raw().toBuffer();
@@ -188,6 +189,9 @@ describe("the tile's luma beside the cell raster", () => {
       for (const display of ['now', 'later'] as const) {
         const image = await media.store(await photoJpeg(7, 800, 600), { display });
         const folder = path.dirname(media.absolutePath(image.files.tile));
+        // A bulk import's store leaves tile.jpg for later: the raster and luma stand in for it.
+        expect(existsSync(path.join(folder, 'tile.jpg')), display).toBe(display === 'now');
+        await media.ensureDisplayFiles(image.sha256);
         const tile = detailedTile(
           readCellRaster(readFileSync(path.join(folder, CELL_FILE))),
           readTileLuma(readFileSync(path.join(folder, TILE_LUMA_FILE))),

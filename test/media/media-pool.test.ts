@@ -47,6 +47,7 @@ describe('the media pipeline in worker threads', () => {
       'original.jpg',
       'thumb.webp',
       'tile.jpg',
+      'tile.luma',
       'wall.webp',
     ]);
     expect(repository.limits.maxPixels).toBe(40_000_000);

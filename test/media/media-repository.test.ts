@@ -5,6 +5,13 @@ import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promi
 import path from 'node:path';
 import { crc32, createDeflate } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CELL_FILE,
+  detailedTile,
+  readCellRaster,
+  readTileLuma,
+  TILE_LUMA_FILE,
+} from '../../src/media/cell-raster.mjs';
 import { createMediaRepository } from '../../src/media/media-repository.ts';
 import { sharp } from '../../src/media/sharp-loaders.ts';
 import { MediaRejectedError, type MediaRepository, type StoredImage } from '../../src/media/types.ts';
@@ -393,6 +400,7 @@ describe('store', () => {
       'original.jpg',
       'thumb.webp',
       'tile.jpg',
+      'tile.luma',
       'wall.webp',
     ]);
   });
@@ -478,7 +486,7 @@ describe("store with display 'later' (bulk import)", () => {
   const filesIn = async (dir: string, sha: string) =>
     (await readdir(path.join(dir, sha.slice(0, 2), sha))).sort();
 
-  it('writes the original and the tile only, upright and stripped, with the same answer shape', async () => {
+  it('writes the original and what a mosaic needs only (cell raster, tile luma), upright and stripped, with the same answer shape', async () => {
     const dir = await dirs.make();
     const local = createMediaRepository(dir);
     const input = await fixture('exif-orientation6-gps.jpg');
@@ -488,16 +496,36 @@ describe("store with display 'later' (bulk import)", () => {
       'cell.rgb',
       'features.json',
       'original.jpg',
-      'tile.jpg',
+      'tile.luma',
     ]);
     expect(await local.hasDisplayFiles(image.sha256)).toBe(false);
     const original = await readFile(local.absolutePath(image.files.original));
     expect(isRed(await pixelAt(original, 150, 10))).toBe(true);
     expect(original.includes('secret xmp text')).toBe(false);
-    // The tile is the upright centre square, as a store made now cuts it.
+    const refDir = await dirs.make();
+    const reference = await createMediaRepository(refDir).store(input);
+    // The tile, made later, is the upright centre square, as a store made now cuts it, and the
+    // pixels the raster and luma give back until then.
+    await local.ensureDisplayFiles(image.sha256);
     const tile = await readFile(local.absolutePath(image.files.tile));
     expect(await sharp(tile).metadata()).toMatchObject({ format: 'jpeg', width: 256, height: 256 });
-    const reference = await createMediaRepository(await dirs.make()).store(input);
+    const refTile = await sharp(await readFile(path.join(refDir, reference.files.tile)))
+      .raw()
+      .toBuffer();
+    const stored = path.dirname(local.absolutePath(image.files.tile));
+    const detailed = detailedTile(
+      readCellRaster(await readFile(path.join(stored, CELL_FILE))),
+      readTileLuma(await readFile(path.join(stored, TILE_LUMA_FILE))),
+    );
+    const made = await sharp(tile).raw().toBuffer();
+    let fromCaches = 0;
+    let fromMade = 0;
+    for (let i = 0; i < refTile.length; i++) {
+      fromCaches += Math.abs((detailed?.data[i] ?? 999) - (refTile[i] as number));
+      fromMade += Math.abs((made[i] as number) - (refTile[i] as number));
+    }
+    expect(fromCaches / refTile.length).toBeLessThan(4);
+    expect(fromMade / refTile.length).toBeLessThan(4);
     expect(image.labGrid).toHaveLength(48);
     image.labGrid.forEach((v, i) => {
       expect(Math.abs(v - (reference.labGrid[i] as number)), `labGrid[${i}]`).toBeLessThan(3);
@@ -512,7 +540,7 @@ describe("store with display 'later' (bulk import)", () => {
     expect(error.reason).toBe('corrupt');
   });
 
-  it('makes the wall and thumb from the original on demand, once, the same as a store made now', async () => {
+  it('makes the wall, thumb and tile from the original on demand, once, the same as a store made now', async () => {
     const dir = await dirs.make();
     const later = createMediaRepository(dir);
     const now = createMediaRepository(await dirs.make());
@@ -528,6 +556,7 @@ describe("store with display 'later' (bulk import)", () => {
       'original.jpg',
       'thumb.webp',
       'tile.jpg',
+      'tile.luma',
       'wall.webp',
     ]);
     for (const key of ['wall', 'thumb'] as const) {
@@ -554,6 +583,7 @@ describe("store with display 'later' (bulk import)", () => {
       'original.jpg',
       'thumb.webp',
       'tile.jpg',
+      'tile.luma',
       'wall.webp',
     ]);
   });
@@ -645,8 +675,8 @@ describe('remove, sweep and paths', () => {
     ]);
     expect(a.sha256).toBe(b.sha256);
     expect(readdirSync(path.join(dir, a.sha256.slice(0, 2)))).toEqual([a.sha256]);
-    for (const rel of [a.files.original, a.files.tile])
-      expect(existsSync(local.absolutePath(rel))).toBe(true);
+    const folder = path.dirname(local.absolutePath(a.files.original));
+    expect(readdirSync(folder).sort()).toEqual(['cell.rgb', 'features.json', 'original.jpg', 'tile.luma']);
   });
 
   it('sweep on a media directory that does not exist yet removes nothing', async () => {

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +24,7 @@ import {
   pixels,
   pngClaiming,
   RED,
+  type Rgb3,
   tempDir,
   writeTemp,
   YELLOW,
@@ -241,6 +242,74 @@ describe('mosaic engine', () => {
           `cell ${cell.cell}`,
         ).toBe(true);
       }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it("builds right after a bulk import, whose tile.jpg is left for later: cells, crops and the viewer's photos from the cell raster and luma, or the original where those are damaged", async () => {
+    const folder = tempDir('standwall-mosaic-fresh-import-');
+    try {
+      const colours = [RED, GREEN, BLUE, YELLOW];
+      for (const [i, c] of colours.entries())
+        writeTemp(folder, `colour-${i}.jpg`, await flatJpeg(c, 900, 700));
+      expect((await importFolder(folder, ctx.ingest, { approve: true, consent: true })).imported).toBe(4);
+      const rows = ctx.db.select().from(media).all();
+      const tiles = rows.map((r) => ctx.media.absolutePath(r.tilePath as string));
+      expect(tiles.some((t) => existsSync(t))).toBe(false);
+      // The four colours in the four quadrants; cells of 200 px, between the raster's 128 and the tile's 256.
+      const quadrants = Buffer.alloc(400 * 400 * 3);
+      for (let y = 0; y < 400; y++)
+        for (let x = 0; x < 400; x++) {
+          const c = colours[(y < 200 ? 0 : 2) + (x < 200 ? 0 : 1)] as Rgb3;
+          quadrants.set([c.r, c.g, c.b], (y * 400 + x) * 3);
+        }
+      const target = writeTemp(
+        out,
+        'quadrants.png',
+        await sharp(quadrants, { raw: { width: 400, height: 400, channels: 3 } })
+          .png()
+          .toBuffer(),
+      );
+      const build = async (name: string) => {
+        const result = await buildMosaic(deps(), {
+          out: join(out, `${name}.png`),
+          target,
+          grid: { cols: 2, rows: 2 },
+          width: 400,
+          deepZoom: true,
+        });
+        const img = await pixels(result.files.image);
+        for (const [i, c] of colours.entries()) {
+          const at = (((i < 2 ? 100 : 300) * 400 + (i % 2 === 0 ? 100 : 300)) * 3) as number;
+          expect(near(img.data, at, c, 6), `${name}: quadrant ${i}`).toBe(true);
+        }
+        // Each shown supporter's photo in the viewer: a 256 px JPEG of their colour.
+        const manifest = readManifest(result.files.manifestJson);
+        expect(manifest.posts).toHaveLength(4);
+        for (const post of manifest.posts) {
+          const photo = join(result.files.viewer as string, 'photos', `${post.postId}.jpg`);
+          const meta = await sharp(readFileSync(photo)).metadata();
+          expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 256, 256]);
+          const { data } = await sharp(readFileSync(photo)).raw().toBuffer({ resolveWithObject: true });
+          const cell = manifest.cells.find((c) => c.postId === post.postId) as { x: number; y: number };
+          const colour = colours[(cell.y < 200 ? 0 : 2) + (cell.x < 200 ? 0 : 1)] as Rgb3;
+          expect(near(data, (128 * 256 + 128) * 3, colour, 6), `${name}: photo of post ${post.postId}`).toBe(
+            true,
+          );
+        }
+      };
+      await build('fresh');
+      // Damaged caches (a disk error, a power cut): the original serves.
+      for (const tile of tiles) {
+        for (const cache of ['cell.rgb', 'tile.luma']) {
+          const file = join(dirname(tile), cache);
+          writeFileSync(file, readFileSync(file).subarray(0, 100));
+        }
+      }
+      await build('damaged');
+      // The build reads the media folder only: the tiles are still for the media task to make.
+      expect(tiles.some((t) => existsSync(t))).toBe(false);
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }

@@ -10,7 +10,8 @@ import { isPublicMedia } from '../../posts/post-queries.ts';
 import type { AppEnv } from '../env.ts';
 
 const MEDIA_PATH = /^([0-9a-f]{2})\/([0-9a-f]{64})\/(original\.jpg|wall\.webp|thumb\.webp|tile\.jpg)$/;
-const DISPLAY_FILES = new Set(['wall.webp', 'thumb.webp']);
+// Left for later by a bulk import (see StoreOptions.display), made on first request.
+const DISPLAY_FILES = new Set(['wall.webp', 'thumb.webp', 'tile.jpg']);
 const TYPES: Record<string, string> = {
   jpg: 'image/jpeg',
   webp: 'image/webp',
