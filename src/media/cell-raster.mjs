@@ -19,15 +19,18 @@ const HEADER = 12;
 // as in JavaScript: a tenth of a bulk import's main thread), in memory of their own.
 const kernels = instantiateKernels();
 
-/** FNV-1a over the bytes: enough to tell a whole file from a zeroed or half-written one. */
-function checksum(bytes, from, to) {
+/**
+ * A kernel's checksum of the bytes: enough to tell a whole file from a zeroed or half-written one.
+ * FNV-1a for the cell raster (as every version wrote it), its four-lane form for the tile luma.
+ */
+function checksum(bytes, from, to, hash) {
   const {
     at: [at],
     end,
   } = layout([to - from]);
   reserve(kernels.memory, end);
   new Uint8Array(kernels.memory.buffer).set(bytes.subarray(from, to), at);
-  return kernels.fnv1a(at, to - from) >>> 0;
+  return hash(at, to - from) >>> 0;
 }
 
 /**
@@ -59,18 +62,18 @@ function writeHeader(out, magic, side, channels, sum) {
 }
 
 /** The side and pixels of a file with `magic` and `channels`, or null unless whole and intact. */
-function readChecked(bytes, magic, channels) {
+function readChecked(bytes, magic, channels, hash) {
   if (bytes.length < HEADER || bytes.readUInt32LE(0) !== magic) return null;
   const side = bytes.readUInt16LE(4);
   if (bytes.readUInt16LE(6) !== channels || side < 1 || bytes.length !== HEADER + side * side * channels)
     return null;
-  if (checksum(bytes, HEADER, bytes.length) !== bytes.readUInt32LE(8)) return null;
+  if (checksum(bytes, HEADER, bytes.length, hash) !== bytes.readUInt32LE(8)) return null;
   return { side, data: bytes.subarray(HEADER) };
 }
 
 /** The raster's side and RGB pixels, or null unless the file is whole and intact. */
 export function readCellRaster(bytes) {
-  return readChecked(bytes, MAGIC, 3);
+  return readChecked(bytes, MAGIC, 3, kernels.fnv1a);
 }
 
 /**
@@ -89,13 +92,15 @@ export function encodeTileLuma(pixels, width, height, channels) {
   kernels.lumaOf(at, count, lumaAt);
   const out = Buffer.alloc(HEADER + count);
   out.set(new Uint8Array(kernels.memory.buffer, lumaAt, count), HEADER);
-  writeHeader(out, LUMA_MAGIC, width, 1, kernels.fnv1a(lumaAt, count));
+  writeHeader(out, LUMA_MAGIC, width, 1, kernels.fnv1aLanes(lumaAt, count));
   return out;
 }
 
 /** The luma file's side and pixels, or null unless the file is whole and intact. */
 export function readTileLuma(bytes) {
-  return readChecked(bytes, LUMA_MAGIC, 1);
+  // The four-lane checksum runs over whole 16-byte steps: a side that is a multiple of 4.
+  if (bytes.length >= HEADER && bytes.readUInt16LE(4) % 4 !== 0) return null;
+  return readChecked(bytes, LUMA_MAGIC, 1, kernels.fnv1aLanes);
 }
 
 /**

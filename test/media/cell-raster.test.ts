@@ -122,9 +122,16 @@ describe("the tile's luma beside the cell raster", () => {
     }
     expect(readTileLuma(Buffer.alloc(0))).toBeNull();
     expect(readTileLuma(file.subarray(0, file.length - 1))).toBeNull();
-    const flipped = Buffer.from(file);
-    flipped[40000] = (flipped[40000] as number) ^ 1;
-    expect(readTileLuma(flipped)).toBeNull();
+    const zeroed = Buffer.from(file);
+    zeroed.fill(0, 12);
+    expect(readTileLuma(zeroed)).toBeNull();
+    for (const at of [12, 40000, file.length - 1]) {
+      for (const bit of [0, 7]) {
+        const flipped = Buffer.from(file);
+        flipped[at] = (flipped[at] as number) ^ (1 << bit);
+        expect(readTileLuma(flipped), `byte ${at}, bit ${bit}`).toBeNull();
+      }
+    }
     // Neither file reads as the other.
     expect(readCellRaster(file)).toBeNull();
     expect(readTileLuma(encodeCellRaster(pixels, 256, 256, 3) as Buffer)).toBeNull();

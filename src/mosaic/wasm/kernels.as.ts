@@ -554,6 +554,23 @@ function putShifted(o: usize, r: i32, g: i32, b: i32, delta: i32): void {
   store<u8>(o + 2, clampByte(b + delta));
 }
 
+/**
+ * FNV-1a on 32-bit words in four lanes (16 bytes a step; `n` a multiple of 16), the lanes then
+ * folded by FNV-1a: the tile luma's checksum, a tenth of fnv1a's time on 64 KB.
+ */
+export function fnv1aLanes(at: usize, n: i32): u32 {
+  const prime = i32x4.splat(16777619);
+  let h = i32x4(0x811c9dc5, 0x811c9dc4, 0x811c9dc7, 0x811c9dc6);
+  const end = at + <usize>n;
+  for (let p = at; p < end; p += 16) h = i32x4.mul(v128.xor(h, v128.load(p)), prime);
+  let r: u32 = 0x811c9dc5;
+  r = (r ^ <u32>i32x4.extract_lane(h, 0)) * 16777619;
+  r = (r ^ <u32>i32x4.extract_lane(h, 1)) * 16777619;
+  r = (r ^ <u32>i32x4.extract_lane(h, 2)) * 16777619;
+  r = (r ^ <u32>i32x4.extract_lane(h, 3)) * 16777619;
+  return r;
+}
+
 /** FNV-1a over `n` bytes at `at`, as the cell raster's checksum. */
 export function fnv1a(at: usize, n: i32): u32 {
   let h: u32 = 0x811c9dc5;
