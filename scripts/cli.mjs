@@ -23,6 +23,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SRC = join(ROOT, 'src');
 const COMMANDS = ['start', 'collect', 'import', 'mosaic', 'user-add'];
+/**
+ * Pure JavaScript packages bundled with the sources: resolving and loading their hundreds of
+ * small modules was a fifth of every command's start (0.40 s against 0.32 s to print the
+ * mosaic's usage). Every other package stays external: native ones (sharp, better-sqlite3),
+ * ones that start workers or read files beside themselves (pino, node-cron), lazily used ones.
+ */
+const BUNDLED = new Set(['zod', 'drizzle-orm', 'hono']);
 
 const [command, ...args] = process.argv.slice(2);
 if (!COMMANDS.includes(command)) {
@@ -87,9 +94,10 @@ async function ensureBuilt() {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    packages: 'external',
+    external: externalPackages(),
     outExtension: { '.js': '.mjs' },
     sourcemap: 'inline',
+    sourcesContent: false,
     logLevel: 'silent',
     plugins: [
       {
@@ -124,6 +132,13 @@ async function ensureBuilt() {
     if (dir !== built && modified < weekAgo) rmSync(dir, { recursive: true, force: true });
   }
   touch(built);
+}
+
+/** Every package the project depends on, but BUNDLED, with its subpaths. */
+function externalPackages() {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const names = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies });
+  return names.filter((name) => !BUNDLED.has(name)).flatMap((name) => [name, `${name}/*`]);
 }
 
 /** Marks a build as in use (see the clean-up above). */
