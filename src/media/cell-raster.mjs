@@ -11,7 +11,11 @@ import { instantiateKernels, layout, reserve } from '../mosaic/wasm/kernels.mjs'
 export const CELL_FILE = 'cell.rgb';
 export const CELL_SIDE = 128;
 export const TILE_LUMA_FILE = 'tile.luma';
-const MAGIC = 0x52435753; // 'SWCR' little-endian
+// Rasters written before the tile luma carry a byte-wise FNV-1a checksum ('SWCR'): they are
+// still read. Written now: the four-lane checksum ('SWC2'), a tenth of the time on 48 KB, paid
+// at every import and every build that reads the raster.
+const FNV_MAGIC = 0x52435753; // 'SWCR' little-endian
+const MAGIC = 0x32435753; // 'SWC2' little-endian
 const LUMA_MAGIC = 0x594c5753; // 'SWLY' little-endian
 const HEADER = 12;
 
@@ -21,7 +25,7 @@ const kernels = instantiateKernels();
 
 /**
  * A kernel's checksum of the bytes: enough to tell a whole file from a zeroed or half-written one.
- * FNV-1a for the cell raster (as every version wrote it), its four-lane form for the tile luma.
+ * FNV-1a for cell rasters written before the tile luma, its four-lane form for those since and the luma.
  */
 function checksum(bytes, from, to, hash) {
   const {
@@ -50,7 +54,7 @@ export function encodeCellRaster(pixels, width, height, channels) {
   kernels.halveRgb(at, side, halvedAt);
   const out = Buffer.alloc(HEADER + length);
   out.set(new Uint8Array(kernels.memory.buffer, halvedAt, length), HEADER);
-  writeHeader(out, MAGIC, side, 3, kernels.fnv1a(halvedAt, length));
+  writeHeader(out, MAGIC, side, 3, kernels.fnv1aLanes(halvedAt, length));
   return out;
 }
 
@@ -73,7 +77,11 @@ function readChecked(bytes, magic, channels, hash) {
 
 /** The raster's side and RGB pixels, or null unless the file is whole and intact. */
 export function readCellRaster(bytes) {
-  return readChecked(bytes, MAGIC, 3, kernels.fnv1a);
+  if (bytes.length >= HEADER && bytes.readUInt32LE(0) === FNV_MAGIC)
+    return readChecked(bytes, FNV_MAGIC, 3, kernels.fnv1a);
+  // The four-lane checksum runs over whole 16-byte steps: a side that is a multiple of 4.
+  if (bytes.length >= HEADER && bytes.readUInt16LE(4) % 4 !== 0) return null;
+  return readChecked(bytes, MAGIC, 3, kernels.fnv1aLanes);
 }
 
 /**

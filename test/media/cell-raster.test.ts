@@ -33,19 +33,32 @@ describe('the cell raster', () => {
         expect(raster?.data[(y * 128 + x) * 3 + c]).toBe(Math.floor(mean + 0.5));
       }
     }
-    // The checksum is FNV-1a of the pixels, as the files stored by every version carry it.
+    // A raster stored before the four-lane checksum ('SWCR', FNV-1a of the pixels) still reads.
     let fnv = 0x811c9dc5;
     for (const byte of file.subarray(12)) fnv = Math.imul(fnv ^ byte, 16777619);
-    expect(file.readUInt32LE(8)).toBe(fnv >>> 0);
+    expect(file.readUInt32LE(8)).not.toBe(fnv >>> 0);
+    const older = Buffer.from(file);
+    older.write('SWCR', 0, 'latin1');
+    older.writeUInt32LE(fnv >>> 0, 8);
+    expect(readCellRaster(older)?.data.equals(file.subarray(12))).toBe(true);
+    older[6000] = (older[6000] as number) ^ 0x80;
+    expect(readCellRaster(older)).toBeNull();
     // What a power cut or a bad disk can leave: empty, cut short, zeroed or flipped bytes.
     expect(readCellRaster(Buffer.alloc(0))).toBeNull();
     expect(readCellRaster(file.subarray(0, file.length - 1))).toBeNull();
     const zeroed = Buffer.from(file);
     zeroed.fill(0, 12);
     expect(readCellRaster(zeroed)).toBeNull();
-    const flipped = Buffer.from(file);
-    flipped[5000] = (flipped[5000] as number) ^ 1;
-    expect(readCellRaster(flipped)).toBeNull();
+    for (const [at, bit] of [
+      [12, 0],
+      [5000, 0],
+      [5000, 7],
+      [file.length - 1, 7],
+    ] as const) {
+      const flipped = Buffer.from(file);
+      flipped[at] = (flipped[at] as number) ^ (1 << bit);
+      expect(readCellRaster(flipped), `byte ${at}, bit ${bit}`).toBeNull();
+    }
     // Only a 256 px RGB tile makes one.
     expect(encodeCellRaster(noisePixels(256, 256, 2).subarray(0, 200 * 200 * 3), 200, 200, 3)).toBeNull();
   });
