@@ -30,3 +30,12 @@ export function detailedTile(
   raster: { side: number; data: Uint8Array } | null,
   luma: { side: number; data: Uint8Array } | null,
 ): { data: Buffer; info: { width: number; height: number; channels: 3 } } | null;
+
+/** A square of the tile (`size` px from (x, y)) from a raster and luma that pair, RGB. */
+export function detailedRegion(
+  raster: { side: number; data: Uint8Array },
+  luma: { side: number; data: Uint8Array },
+  x: number,
+  y: number,
+  size: number,
+): Buffer;

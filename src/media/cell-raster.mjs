@@ -114,23 +114,31 @@ export function readTileLuma(bytes) {
 /**
  * The tile's RGB pixels (twice the raster's side) from a cell raster and the tile's luma, as
  * readCellRaster and readTileLuma return them; null when their sides do not pair. Each pixel
- * keeps its own luma and its 2×2 block's chroma (see detailTile in the kernels): on real photos
+ * keeps its own luma and its 2×2 block's chroma (see detailRegion in the kernels): on real photos
  * closer to the tile's pixels than tile.jpg decodes to.
  */
 export function detailedTile(raster, luma) {
   if (!raster || !luma || luma.side !== raster.side * 2) return null;
+  const data = detailedRegion(raster, luma, 0, 0, luma.side);
+  return { data, info: { width: luma.side, height: luma.side, channels: 3 } };
+}
+
+/**
+ * The `size` px square from (`x`, `y`) of the tile that a raster and luma pairing as in
+ * detailedTile give back, RGB in memory of its own: a crop's pixels without the rest of the tile.
+ */
+export function detailedRegion(raster, luma, x, y, size) {
   const side = raster.side;
   const count = luma.side * luma.side;
   const {
     at: [rgbAt, lumaAt, outAt],
     end,
-  } = layout([side * side * 3, count, count * 3]);
+  } = layout([side * side * 3, count, size * size * 3]);
   reserve(kernels.memory, end);
   const memory = new Uint8Array(kernels.memory.buffer);
   memory.set(raster.data, rgbAt);
   memory.set(luma.data, lumaAt);
-  kernels.detailTile(rgbAt, lumaAt, side, outAt);
+  kernels.detailRegion(rgbAt, lumaAt, side, x, y, size, outAt);
   // Into memory of its own: the kernels' memory is reused by the next call.
-  const data = Buffer.from(memory.slice(outAt, outAt + count * 3).buffer);
-  return { data, info: { width: luma.side, height: luma.side, channels: 3 } };
+  return Buffer.from(memory.slice(outAt, outAt + size * size * 3).buffer);
 }

@@ -1,7 +1,13 @@
 // Photos at mosaic cell size, in plain JavaScript so that the build's decode worker threads
 // (cells-worker.mjs) start without a TypeScript loader; typed in cells-kernel.d.mts.
 import { readFileSync } from 'node:fs';
-import { CELL_SIDE, detailedTile, readCellRaster, readTileLuma } from '../media/cell-raster.mjs';
+import {
+  CELL_SIDE,
+  detailedRegion,
+  detailedTile,
+  readCellRaster,
+  readTileLuma,
+} from '../media/cell-raster.mjs';
 import { instantiateKernels, layout, reserve } from './wasm/kernels.mjs';
 
 /**
@@ -34,6 +40,7 @@ export async function decodeSourceWith(sharp, source, width, height) {
 export async function cropCellsWith(sharp, source, crops, views, width, decodedTile) {
   const out = [];
   let raster;
+  let detail;
   let tile = decodedTile;
   for (const view of views) {
     if (view === 0) {
@@ -49,9 +56,23 @@ export async function cropCellsWith(sharp, source, crops, views, width, decodedT
       out.push(areaResize(raster.data, CELL_SIDE, x0, y0, side, side, width, width));
       continue;
     }
-    if (tile === undefined && typeof source === 'object' && source.luma) {
-      if (raster === undefined) raster = readStored(source.raster, readCellRaster);
-      tile = detailedTile(raster, readStored(source.luma, readTileLuma)) ?? undefined;
+    if (detail === undefined) {
+      detail = null;
+      if (tile === undefined && typeof source === 'object' && source.luma) {
+        if (raster === undefined) raster = readStored(source.raster, readCellRaster);
+        const luma = readStored(source.luma, readTileLuma);
+        if (raster && luma && luma.side === raster.side * 2) detail = { raster, luma };
+      }
+    }
+    if (detail) {
+      // The tile's square (twice the raster's), only the crop's part of it made again.
+      const tx = x0 * 2;
+      const ty = y0 * 2;
+      const ts = Math.max(1, Math.min(side * 2, detail.luma.side - tx, detail.luma.side - ty));
+      out.push(
+        await fitCell(sharp, detailedRegion(detail.raster, detail.luma, tx, ty, ts), ts, 0, 0, ts, width),
+      );
+      continue;
     }
     tile ??= await decodeTileWith(sharp, source);
     // The tile is the same square as the raster (both are the photo's centred square).
@@ -62,17 +83,23 @@ export async function cropCellsWith(sharp, source, crops, views, width, decodedT
     const tx = left + Math.round(x0 * scale);
     const ty = top + Math.round(y0 * scale);
     const ts = Math.max(1, Math.min(Math.round(side * scale), info.width - tx, info.height - ty));
-    if (ts >= width) out.push(areaResize(data, info.width, tx, ty, ts, ts, width, width));
-    else {
-      const resized = await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
-        .extract({ left: tx, top: ty, width: ts, height: ts })
-        .resize(width, width)
-        .raw()
-        .toBuffer();
-      out.push(Buffer.from(new Uint8Array(resized).buffer));
-    }
+    out.push(await fitCell(sharp, data, info.width, tx, ty, ts, width, info.height));
   }
   return out;
+}
+
+/**
+ * The `ts` px square from (tx, ty) of an RGB image `stride` px wide (`height` px high) at
+ * `width` px: by area when it has the pixels, else enlarged by sharp.
+ */
+async function fitCell(sharp, data, stride, tx, ty, ts, width, height = stride) {
+  if (ts >= width) return areaResize(data, stride, tx, ty, ts, ts, width, width);
+  const resized = await sharp(data, { raw: { width: stride, height, channels: 3 } })
+    .extract({ left: tx, top: ty, width: ts, height: ts })
+    .resize(width, width)
+    .raw()
+    .toBuffer();
+  return Buffer.from(new Uint8Array(resized).buffer);
 }
 
 /** A cache file beside the tile read with `read`: null when it is missing, damaged or short. */

@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import {
   CELL_FILE,
+  detailedRegion,
   detailedTile,
   encodeCellRaster,
   encodeTileLuma,
@@ -172,6 +173,29 @@ describe("the tile's luma beside the cell raster", () => {
     for (let i = 0; i < pixels.length; i++)
       worst = Math.max(worst, Math.abs((tile?.data[i] ?? -99) - (pixels[i] as number)));
     expect(worst).toBeLessThanOrEqual(1);
+    // Any square of it alone, at even or odd offsets, is the same pixels.
+    const whole = tile as { data: Buffer };
+    const raster = readCellRaster(encodeCellRaster(pixels, 256, 256, 3) as Buffer);
+    const luma = readTileLuma(encodeTileLuma(pixels, 256, 256, 3) as Buffer);
+    if (!raster || !luma) throw new Error('the raster and luma read back whole');
+    for (const [x, y, size] of [
+      [0, 0, 256],
+      [166, 0, 90],
+      [37, 91, 64],
+      [255, 255, 1],
+    ] as const) {
+      const region = detailedRegion(raster, luma, x, y, size);
+      expect(region.length).toBe(size * size * 3);
+      for (let row = 0; row < size; row++) {
+        const from = ((y + row) * 256 + x) * 3;
+        expect(
+          region
+            .subarray(row * size * 3, (row + 1) * size * 3)
+            .equals(whole.data.subarray(from, from + size * 3)),
+          `(${x}, ${y}) ${size} px, row ${row}`,
+        ).toBe(true);
+      }
+    }
     // A side that does not pair, or a file missing: no tile.
     expect(detailedTile(null, readTileLuma(encodeTileLuma(pixels, 256, 256, 3) as Buffer))).toBeNull();
 

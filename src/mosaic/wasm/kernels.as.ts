@@ -510,48 +510,49 @@ export function lumaOf(src: usize, count: i32, out: usize): void {
 }
 
 /**
- * The tile again (2·`side` px square, RGB, into `out`) from the cell raster (`side` px square,
- * RGB, at `rgb`) and the tile's luma (at `luma`): each pixel is its 2×2 block's colour moved by
- * how much lighter or darker than the block it was. Luma is a weighted mean of R, G and B with
- * weights summing to one, so the pixel gets its own luma back and its block's chroma: what a
- * 4:2:0 JPEG keeps, without its quantization.
+ * A square of the tile again (`size` px from (`x`, `y`) of the tile, 2·`side` px square; RGB
+ * into `out`) from the cell raster (`side` px square, RGB, at `rgb`) and the tile's luma (at
+ * `luma`): each pixel is its 2×2 block's colour moved by how much lighter or darker than the
+ * block it was. Luma is a weighted mean of R, G and B with weights summing to one, so the pixel
+ * gets its own luma back and its block's chroma: what a 4:2:0 JPEG keeps, without its
+ * quantization.
  */
-export function detailTile(rgb: usize, luma: usize, side: i32, out: usize): void {
+export function detailRegion(
+  rgb: usize,
+  luma: usize,
+  side: i32,
+  x: i32,
+  y: i32,
+  size: i32,
+  out: usize,
+): void {
   const width = <usize>side * 2;
-  for (let by = 0; by < side; by++) {
-    const top = luma + <usize>by * 2 * width;
+  let o = out;
+  for (let py = y; py < y + size; py++) {
+    const by = py >> 1;
+    const top = luma + <usize>(by * 2) * width;
     const bottom = top + width;
+    const own = luma + <usize>py * width;
     const src = rgb + <usize>by * <usize>side * 3;
-    const upper = out + <usize>by * 2 * width * 3;
-    const lower = upper + width * 3;
-    for (let bx = 0; bx < side; bx++) {
-      const x = <usize>bx * 2;
-      const a = <i32>load<u8>(top + x);
-      const b = <i32>load<u8>(top + x + 1);
-      const c = <i32>load<u8>(bottom + x);
-      const d = <i32>load<u8>(bottom + x + 1);
-      const sum = a + b + c + d;
-      const at = src + <usize>bx * 3;
-      const r = <i32>load<u8>(at);
-      const g = <i32>load<u8>(at + 1);
-      const bl = <i32>load<u8>(at + 2);
+    for (let px = x; px < x + size; px++, o += 3) {
+      const bx = <usize>(px >> 1);
+      const sum =
+        <i32>load<u8>(top + bx * 2) +
+        <i32>load<u8>(top + bx * 2 + 1) +
+        <i32>load<u8>(bottom + bx * 2) +
+        <i32>load<u8>(bottom + bx * 2 + 1);
       // (4·y − sum + 2) >> 2: y minus the block's mean luma, rounded (the shift floors negatives too).
-      putShifted(upper + x * 3, r, g, bl, (4 * a - sum + 2) >> 2);
-      putShifted(upper + x * 3 + 3, r, g, bl, (4 * b - sum + 2) >> 2);
-      putShifted(lower + x * 3, r, g, bl, (4 * c - sum + 2) >> 2);
-      putShifted(lower + x * 3 + 3, r, g, bl, (4 * d - sum + 2) >> 2);
+      const delta = (4 * <i32>load<u8>(own + <usize>px) - sum + 2) >> 2;
+      const at = src + bx * 3;
+      store<u8>(o, clampByte(<i32>load<u8>(at) + delta));
+      store<u8>(o + 1, clampByte(<i32>load<u8>(at + 1) + delta));
+      store<u8>(o + 2, clampByte(<i32>load<u8>(at + 2) + delta));
     }
   }
 }
 
 function clampByte(v: i32): u8 {
   return <u8>(v < 0 ? 0 : v > 255 ? 255 : v);
-}
-
-function putShifted(o: usize, r: i32, g: i32, b: i32, delta: i32): void {
-  store<u8>(o, clampByte(r + delta));
-  store<u8>(o + 1, clampByte(g + delta));
-  store<u8>(o + 2, clampByte(b + delta));
 }
 
 /**
