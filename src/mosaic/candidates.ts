@@ -115,7 +115,8 @@ export interface CropCosts {
  * Each photo's best view in each cell, starting from the whole photos' cost matrix `whole`:
  * every cell's `nearest` crops (of `views`, photos × crops feature vectors; see cropRows in
  * crops-kernel.mjs) are costed, on `workers` threads, and beat the whole photo where they fit
- * better. The numbers do not depend on the split.
+ * better. The numbers do not depend on the split. `onDispatched` runs once the threads have
+ * their share (with one thread, once it is done).
  */
 export async function cropCosts(
   target: Float32Array,
@@ -127,11 +128,12 @@ export async function cropCosts(
   nearest: number,
   whole: Float32Array,
   workers = availableParallelism(),
+  onDispatched?: () => void,
 ): Promise<CropCosts> {
   const best = new Float32Array(new SharedArrayBuffer(cells * photos * 4));
   best.set(whole);
   const viewOf = new Uint8Array(new SharedArrayBuffer(cells * photos));
-  await inRanges(
+  const running = inRanges(
     cells,
     photos * crops,
     workers,
@@ -139,5 +141,7 @@ export async function cropCosts(
     { job: 'crops', target, views, crops, photos, metric, nearest, best, viewOf },
     () => undefined,
   );
+  onDispatched?.();
+  await running;
   return { best, viewOf };
 }

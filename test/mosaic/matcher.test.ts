@@ -9,7 +9,7 @@ import {
   vectorStats,
 } from '../../src/mosaic/candidates-kernel.mjs';
 import { FEATURE_VALUES, LUMA_RANGE, LUMA_VALUES, regionFeatures } from '../../src/mosaic/features.ts';
-import { auction, defaultMinDistance, matchCells } from '../../src/mosaic/matcher.ts';
+import { auction, defaultMinDistance, matchCells, reserveAuction } from '../../src/mosaic/matcher.ts';
 import { referenceAuction } from './auction-reference.ts';
 
 /** The plain squared distance over the synthetic layout below. */
@@ -390,6 +390,12 @@ describe('the auction in the WebAssembly kernel', () => {
         const reference = referenceAuction(cost, cells, photos, cap, cols, d2, cover, first, heldReference);
         expect([...kernel], `${cols}×${rows}, ${photos} photos, cover ${cover}`).toEqual([...reference]);
         expect([...heldKernel]).toEqual([...heldReference]);
+        // The same in memory reserved ahead (as while the crops are searched).
+        const heldReserved = new Uint8Array(cells);
+        const reserved = reserveAuction(cells, photos, cap, first);
+        const early = auction(cost, cells, photos, cap, cols, d2, cover, first, heldReserved, reserved);
+        expect([...early], 'in reserved memory').toEqual([...reference]);
+        expect([...heldReserved]).toEqual([...heldReference]);
         compared += cells;
       }
     }
