@@ -16,6 +16,7 @@ import {
   windowSsim,
   windowSsimKernel,
 } from './candidates-kernel.mjs';
+import { instantiateKernels, layout, reserve } from './wasm/kernels.mjs';
 
 /** Lowest luma frequencies (after the mean) in the search's numbers. */
 const SEARCH_AC = 5;
@@ -54,7 +55,7 @@ function searchVectors(vectors, count, values, lightness, stats) {
  * splits follow the numbers that decide the distance. Node n covers order[start[n], end[n]);
  * an inner node's children are left[n] and right[n]; a leaf's dim is -1.
  */
-function buildTree(points, count, scale) {
+export function buildTree(points, count, scale) {
   const order = Int32Array.from({ length: count }, (_, i) => i);
   // Halving stops below LEAF + 1 points, so a leaf holds more than LEAF / 2: fewer than
   // 2 · count / LEAF + 1 leaves, and one inner node fewer than leaves.
@@ -130,7 +131,7 @@ function selectBy(order, points, d, lo, hi, k) {
  * The far side of a split is visited only if its nearest possible point could still be among
  * them (the distance to the cell's box grows one coordinate at a time).
  */
-function nearestInTree(tree, points, query, weight, m, idx, dist, seeds, seedCount, taken) {
+export function nearestInTree(tree, points, query, weight, m, idx, dist, seeds, seedCount, taken) {
   const { order, sorted, start, end, dim, split, left, right } = tree;
   let n = 0;
   let worst = Number.POSITIVE_INFINITY;
@@ -207,6 +208,91 @@ function nearestInTree(tree, points, query, weight, m, idx, dist, seeds, seedCou
 }
 
 /**
+ * nearestInTree in the WebAssembly kernel (nearestViews in kernels.as.ts): the tree and the
+ * points copied into memory of its own once, then per cell its query and weights set, and the
+ * seeds (the previous cell's views) left in `seeds`. The same views in the same order as
+ * nearestInTree, which stays as its reference; twice as fast.
+ */
+export function treeKernel(tree, points, count, m) {
+  const kernels = instantiateKernels();
+  const nodes = tree.start.length;
+  const sizes = [
+    count * 4,
+    count * SEARCH * 8,
+    nodes * 4,
+    nodes * 4,
+    nodes * 4,
+    nodes * 8,
+    nodes * 4,
+    nodes * 4,
+    count * SEARCH * 8,
+    count,
+    SEARCH * 8,
+    SEARCH * 8,
+    SEARCH * 8,
+    m * 4,
+    m * 8,
+    m * 4,
+  ];
+  const placed = layout(sizes);
+  reserve(kernels.memory, placed.end);
+  const { buffer } = kernels.memory;
+  const [
+    orderAt,
+    sortedAt,
+    startAt,
+    endAt,
+    dimAt,
+    splitAt,
+    leftAt,
+    rightAt,
+    pointsAt,
+    takenAt,
+    queryAt,
+    weightAt,
+    offsetsAt,
+    idxAt,
+    distAt,
+    seedsAt,
+  ] = placed.at;
+  new Int32Array(buffer, orderAt, count).set(tree.order);
+  new Float64Array(buffer, sortedAt, count * SEARCH).set(tree.sorted);
+  new Int32Array(buffer, startAt, nodes).set(tree.start);
+  new Int32Array(buffer, endAt, nodes).set(tree.end);
+  new Int32Array(buffer, dimAt, nodes).set(tree.dim);
+  new Float64Array(buffer, splitAt, nodes).set(tree.split);
+  new Int32Array(buffer, leftAt, nodes).set(tree.left);
+  new Int32Array(buffer, rightAt, nodes).set(tree.right);
+  new Float64Array(buffer, pointsAt, count * SEARCH).set(points.subarray(0, count * SEARCH));
+  kernels.treeState(
+    orderAt,
+    sortedAt,
+    startAt,
+    endAt,
+    dimAt,
+    splitAt,
+    leftAt,
+    rightAt,
+    pointsAt,
+    takenAt,
+    queryAt,
+    weightAt,
+    offsetsAt,
+    idxAt,
+    distAt,
+    SLACK,
+  );
+  return {
+    query: new Float64Array(buffer, queryAt, SEARCH),
+    weight: new Float64Array(buffer, weightAt, SEARCH),
+    idx: new Int32Array(buffer, idxAt, m),
+    seeds: new Int32Array(buffer, seedsAt, m),
+    /** The query's nearest views into idx, the first `seedCount` of `seeds` weighed first: how many. */
+    nearest: (seedCount) => kernels.nearestViews(m, seedsAt, seedCount),
+  };
+}
+
+/**
  * What a squared difference of each search number costs in cell c, for a view like the cell:
  * the mean (the DC coefficient is √n × the mean), the shape, the mean colour over the blocks.
  */
@@ -247,6 +333,7 @@ export function cropRows(target, views, crops, photos, metric, from, to, m, best
     for (let k = 0; k < SEARCH; k++) scale[k] += w[k] / cells;
   }
   const tree = buildTree(points, count, scale);
+  const search = treeKernel(tree, points, count, m);
   const first = from - (from % SEED_BLOCK);
   const cellPoints = searchVectors(
     target.subarray(first * values, to * values),
@@ -255,13 +342,9 @@ export function cropRows(target, views, crops, photos, metric, from, to, m, best
     lightness,
     cStats.subarray(first * STATS),
   );
-  const idx = new Int32Array(m);
-  const dist = new Float64Array(m);
-  const seeds = new Int32Array(m);
+  const { idx, seeds, query, weight: searchWeight } = search;
   let seedCount = 0;
-  const taken = new Uint8Array(count);
   const cellRows = windowRows(target.subarray(from * values, to * values), to - from, values, lightness);
-  const query = new Float64Array(SEARCH);
   // The views' grids, and the cells', in the WebAssembly kernel's memory.
   const kernel = windowSsimKernel(
     geo,
@@ -271,9 +354,9 @@ export function cropRows(target, views, crops, photos, metric, from, to, m, best
   );
   for (let c = first; c < to; c++) {
     if (c % SEED_BLOCK === 0) seedCount = 0;
-    searchWeights(metric, cStats, c, weight);
+    searchWeight.set(searchWeights(metric, cStats, c, weight));
     for (let k = 0; k < SEARCH; k++) query[k] = cellPoints[(c - first) * SEARCH + k];
-    const found = nearestInTree(tree, points, query, weight, m, idx, dist, seeds, seedCount, taken);
+    const found = search.nearest(seedCount);
     seeds.set(idx.subarray(0, found));
     seedCount = found;
     if (c < from) continue;

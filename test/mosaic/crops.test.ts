@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CELL_FILE } from '../../src/media/cell-raster.mjs';
 import { buildMosaic, cropList } from '../../src/mosaic/build.ts';
-import { cropRows } from '../../src/mosaic/crops-kernel.mjs';
+import { buildTree, cropRows, nearestInTree, treeKernel } from '../../src/mosaic/crops-kernel.mjs';
 import { type Crop, cropFeatures, FEATURE_VALUES, regionFeatures } from '../../src/mosaic/features.ts';
 import type { Manifest } from '../../src/mosaic/manifest.ts';
 import type { TestContext } from '../helpers/context.ts';
@@ -235,5 +235,51 @@ describe('crop search', () => {
     expect(split.viewOf).toEqual(whole.viewOf);
     expect(split.best).toEqual(whole.best);
     expect(whole.viewOf.some((v) => v > 0)).toBe(true);
+  });
+});
+
+describe("the crops' k-d tree search in the WebAssembly kernel", () => {
+  it('finds the same views in the same order as the JavaScript search, with seeds and ties', () => {
+    let seed = 11;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (const [count, m] of [
+      [3000, 64],
+      [500, 256],
+      [40, 64],
+    ] as const) {
+      // Clustered points with exact duplicates: ties in distance and in the splits.
+      const points = new Float64Array(count * 8);
+      for (let i = 0; i < count; i++)
+        for (let d = 0; d < 8; d++)
+          points[i * 8 + d] =
+            i % 7 === 0 && i > 0 ? (points[(i - 1) * 8 + d] as number) : Math.round(random() * 50) / 5;
+      const scale = Float64Array.from({ length: 8 }, () => 0.5 + random());
+      const tree = buildTree(points, count, scale);
+      const kernel = treeKernel(tree, points, count, m);
+      const idx = new Int32Array(m);
+      const dist = new Float64Array(m);
+      const seeds = new Int32Array(m);
+      const taken = new Uint8Array(count);
+      let seedCount = 0;
+      for (let cell = 0; cell < 60; cell++) {
+        const query = Float64Array.from({ length: 8 }, () => Math.round(random() * 50) / 5);
+        const weight = Float64Array.from({ length: 8 }, () => 0.1 + random());
+        const found = nearestInTree(tree, points, query, weight, m, idx, dist, seeds, seedCount, taken);
+        kernel.query.set(query);
+        kernel.weight.set(weight);
+        expect(kernel.nearest(seedCount), `${count} points, cell ${cell}`).toBe(found);
+        expect([...kernel.idx.subarray(0, found)], `${count} points, cell ${cell}`).toEqual([
+          ...idx.subarray(0, found),
+        ]);
+        // The next cell starts from these, as cropRows does.
+        seedCount = cell % 10 === 9 ? 0 : found;
+        seeds.set(idx.subarray(0, found));
+        kernel.seeds.set(idx.subarray(0, found));
+      }
+      expect(taken.every((t) => t === 0)).toBe(true);
+    }
   });
 });

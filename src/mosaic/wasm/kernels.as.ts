@@ -723,3 +723,159 @@ export function coarseCosts(
     store<f64>(out + at, s + structure * (ndm2 / m2 + (l * shape) / v) + load<f64>(sumsAB + at));
   }
 }
+
+// --- The crops' nearest views (nearestInTree in crops-kernel.mjs, its reference) -----------
+// A k-d tree over the views' search numbers (8 a view), laid out by crops-kernel.mjs, which
+// names it once (treeState) and asks for one cell's nearest views at a time (nearestViews).
+
+let tOrder_: usize = 0;
+let tSorted_: usize = 0;
+let tStart_: usize = 0;
+let tEnd_: usize = 0;
+let tDim_: usize = 0;
+let tSplit_: usize = 0;
+let tLeft_: usize = 0;
+let tRight_: usize = 0;
+let tPoints_: usize = 0;
+let tTaken_: usize = 0;
+let tQuery_: usize = 0;
+let tWeight_: usize = 0;
+let tOffsets_: usize = 0;
+let tIdx_: usize = 0;
+let tDist_: usize = 0;
+let tSlack_ = 0.0;
+let tM_ = 0;
+let tN_ = 0;
+let tWorst_ = 0.0;
+
+/** Names the tree's arrays: i32 order, start, end, dim, left, right; f64 sorted, split, points. */
+export function treeState(
+  order: usize,
+  sorted: usize,
+  start: usize,
+  end: usize,
+  dim: usize,
+  split: usize,
+  left: usize,
+  right: usize,
+  points: usize,
+  taken: usize,
+  query: usize,
+  weight: usize,
+  offsets: usize,
+  idx: usize,
+  dist: usize,
+  slack: f64,
+): void {
+  tOrder_ = order;
+  tSorted_ = sorted;
+  tStart_ = start;
+  tEnd_ = end;
+  tDim_ = dim;
+  tSplit_ = split;
+  tLeft_ = left;
+  tRight_ = right;
+  tPoints_ = points;
+  tTaken_ = taken;
+  tQuery_ = query;
+  tWeight_ = weight;
+  tOffsets_ = offsets;
+  tIdx_ = idx;
+  tDist_ = dist;
+  tSlack_ = slack;
+}
+
+/** Into the max-heap of the best tM_ by distance. */
+function pushView(v: i32, d: f64): void {
+  let i: i32;
+  if (tN_ < tM_) {
+    i = tN_++;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const pd = load<f64>(tDist_ + ((<usize>parent) << 3));
+      if (pd >= d) break;
+      store<f64>(tDist_ + ((<usize>i) << 3), pd);
+      store<i32>(tIdx_ + ((<usize>i) << 2), load<i32>(tIdx_ + ((<usize>parent) << 2)));
+      i = parent;
+    }
+  } else {
+    i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= tM_) break;
+      if (
+        child + 1 < tM_ &&
+        load<f64>(tDist_ + ((<usize>(child + 1)) << 3)) > load<f64>(tDist_ + ((<usize>child) << 3))
+      )
+        child++;
+      const cd = load<f64>(tDist_ + ((<usize>child) << 3));
+      if (cd <= d) break;
+      store<f64>(tDist_ + ((<usize>i) << 3), cd);
+      store<i32>(tIdx_ + ((<usize>i) << 2), load<i32>(tIdx_ + ((<usize>child) << 2)));
+      i = child;
+    }
+  }
+  store<f64>(tDist_ + ((<usize>i) << 3), d);
+  store<i32>(tIdx_ + ((<usize>i) << 2), v);
+  if (tN_ === tM_) tWorst_ = load<f64>(tDist_);
+}
+
+/** Σ weight[k] (point[k] − query[k])² over the 8 search numbers at `at`, in the reference's order. */
+function viewDistance(at: usize): f64 {
+  let s = 0.0;
+  for (let k: usize = 0; k < 8; k++) {
+    const x = load<f64>(at + (k << 3)) - load<f64>(tQuery_ + (k << 3));
+    s += load<f64>(tWeight_ + (k << 3)) * x * x;
+  }
+  return s;
+}
+
+function visitNode(node: i32, reach: f64): void {
+  const n = (<usize>node) << 2;
+  const d = load<i32>(tDim_ + n);
+  if (d < 0) {
+    const to = load<i32>(tEnd_ + n);
+    for (let i = load<i32>(tStart_ + n); i < to; i++) {
+      const s = viewDistance(tSorted_ + ((<usize>i) << 6));
+      if (s < tWorst_) {
+        const v = load<i32>(tOrder_ + ((<usize>i) << 2));
+        if (load<u8>(tTaken_ + <usize>v) === 0) pushView(v, s);
+      }
+    }
+    return;
+  }
+  const dd = (<usize>d) << 3;
+  const gap = load<f64>(tQuery_ + dd) - load<f64>(tSplit_ + ((<usize>node) << 3));
+  const near = gap < 0 ? load<i32>(tLeft_ + n) : load<i32>(tRight_ + n);
+  const far = gap < 0 ? load<i32>(tRight_ + n) : load<i32>(tLeft_ + n);
+  visitNode(near, reach);
+  const old = load<f64>(tOffsets_ + dd);
+  const w = load<f64>(tWeight_ + dd);
+  const farReach = reach - w * old * old + w * gap * gap;
+  if (farReach * tSlack_ < tWorst_) {
+    store<f64>(tOffsets_ + dd, gap);
+    visitNode(far, farReach);
+    store<f64>(tOffsets_ + dd, old);
+  }
+}
+
+/**
+ * The `m` views nearest the query (at tQuery_, weighed by tWeight_) into the idx heap
+ * (unordered); how many. The `seedCount` views at `seeds` are weighed first and skipped in the
+ * tree, as nearestInTree does.
+ */
+export function nearestViews(m: i32, seeds: usize, seedCount: i32): i32 {
+  tM_ = m;
+  tN_ = 0;
+  tWorst_ = Infinity;
+  memory.fill(tOffsets_, 0, 8 * 8);
+  for (let i = 0; i < seedCount; i++) {
+    const v = load<i32>(seeds + ((<usize>i) << 2));
+    const s = viewDistance(tPoints_ + ((<usize>v) << 6));
+    store<u8>(tTaken_ + <usize>v, 1);
+    if (s < tWorst_) pushView(v, s);
+  }
+  visitNode(0, 0);
+  for (let i = 0; i < seedCount; i++) store<u8>(tTaken_ + <usize>load<i32>(seeds + ((<usize>i) << 2)), 0);
+  return tN_;
+}
