@@ -39,3 +39,6 @@ export function detailedRegion(
   y: number,
   size: number,
 ): Buffer;
+
+/** A cache file read with `read` (readCellRaster, readTileLuma): null when missing or damaged. */
+export function readCacheFile<T>(file: string, read: (bytes: Buffer) => T | null): T | null;

@@ -6,6 +6,7 @@
 // pixels back (detailedTile) for crops that need more than 128 px, without decoding tile.jpg
 // (1.6 ms of CPU a tile, most of it sharp's setup: most of a build's cut of its crops).
 // Plain JavaScript: the mosaic's decode workers read it without a TypeScript loader.
+import { readFileSync } from 'node:fs';
 import { instantiateKernels, layout, reserve } from '../mosaic/wasm/kernels.mjs';
 
 export const CELL_FILE = 'cell.rgb';
@@ -141,4 +142,14 @@ export function detailedRegion(raster, luma, x, y, size) {
   kernels.detailRegion(rgbAt, lumaAt, side, x, y, size, outAt);
   // Into memory of its own: the kernels' memory is reused by the next call.
   return Buffer.from(memory.slice(outAt, outAt + size * size * 3).buffer);
+}
+
+/** A cache file read with `read` (readCellRaster, readTileLuma): null when missing or damaged. */
+export function readCacheFile(file, read) {
+  try {
+    return read(readFileSync(file));
+  } catch (error) {
+    if (error?.code !== 'ENOENT') throw error;
+    return null;
+  }
 }

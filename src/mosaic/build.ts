@@ -2,7 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Db } from '../db/sqlite.ts';
-import { CELL_FILE, CELL_SIDE, readCellRaster, TILE_LUMA_FILE } from '../media/cell-raster.mjs';
+import {
+  CELL_FILE,
+  CELL_SIDE,
+  readCacheFile,
+  readCellRaster,
+  TILE_LUMA_FILE,
+} from '../media/cell-raster.mjs';
 import { collageOrder } from './collage.ts';
 import { creditsHtml } from './credits.ts';
 import { encodeImage, formatFromPath } from './encode.ts';
@@ -217,6 +223,11 @@ export async function buildMosaic(
     t0 = t;
   };
   const abs = (rel: string) => join(mediaDir, rel);
+  // The caches stored beside each tile (media/cell-raster.mjs).
+  const caches = (p: LibraryPhoto) => {
+    const dir = dirname(abs(p.tilePath));
+    return { raster: join(dir, CELL_FILE), luma: join(dir, TILE_LUMA_FILE) };
+  };
   const tileOrOriginal = (p: LibraryPhoto): string => {
     const tile = abs(p.tilePath);
     return p.originalPath && !existsSync(tile) ? abs(p.originalPath) : tile;
@@ -253,12 +264,7 @@ export async function buildMosaic(
   const source =
     (cellWidth: number) =>
     (p: LibraryPhoto): CellSource => {
-      if (cellWidth <= 256)
-        return {
-          raster: join(dirname(abs(p.tilePath)), CELL_FILE),
-          luma: join(dirname(abs(p.tilePath)), TILE_LUMA_FILE),
-          tile: tileOrOriginal(p),
-        };
+      if (cellWidth <= 256) return { ...caches(p), tile: tileOrOriginal(p) };
       const wall = p.wallPath ? abs(p.wallPath) : null;
       if (wall && existsSync(wall)) return wall;
       return abs(p.originalPath ?? p.tilePath);
@@ -370,7 +376,7 @@ export async function buildMosaic(
       // The crops are measured here while the cost matrix takes the worker threads.
       if (crops.length > 0) {
         await measureCrops(
-          photos.map((p) => ({ raster: join(dirname(abs(p.tilePath)), CELL_FILE), tile: tileOrOriginal(p) })),
+          photos.map((p) => ({ raster: caches(p).raster, tile: tileOrOriginal(p) })),
           crops,
         ).then(measured, (error) => {
           unmeasurable(error);
@@ -482,8 +488,7 @@ export async function buildMosaic(
       writePhoto: (p, out) =>
         writeTileFile(
           {
-            raster: join(dirname(abs(p.tilePath)), CELL_FILE),
-            luma: join(dirname(abs(p.tilePath)), TILE_LUMA_FILE),
+            ...caches(p),
             tile: abs(p.tilePath),
             original: p.originalPath ? abs(p.originalPath) : null,
           },
@@ -547,14 +552,11 @@ async function measureCrops(
   const per = crops.length * FEATURE_VALUES;
   const out = new Float32Array(new SharedArrayBuffer(sources.length * per * 4));
   for (const [p, source] of sources.entries()) {
-    let raster: Uint8Array | null = null;
-    try {
-      const stored = readCellRaster(readFileSync(source.raster));
-      if (stored?.side === CELL_SIDE) raster = stored.data;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-    raster ??= await decodeCell(readFileSync(source.tile), CELL_SIDE, CELL_SIDE);
+    const stored = readCacheFile(source.raster, readCellRaster);
+    const raster =
+      stored?.side === CELL_SIDE
+        ? stored.data
+        : await decodeCell(readFileSync(source.tile), CELL_SIDE, CELL_SIDE);
     cropFeatures(raster, CELL_SIDE, crops, out, p * per);
   }
   return out;

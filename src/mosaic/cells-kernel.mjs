@@ -5,6 +5,7 @@ import {
   CELL_SIDE,
   detailedRegion,
   detailedTile,
+  readCacheFile,
   readCellRaster,
   readTileLuma,
 } from '../media/cell-raster.mjs';
@@ -17,13 +18,13 @@ import { instantiateKernels, layout, reserve } from './wasm/kernels.mjs';
  */
 export async function decodeSourceWith(sharp, source, width, height) {
   if (typeof source === 'string') return decodeCellWith(sharp, readFileSync(source), width, height);
-  const raster = readStored(source.raster, readCellRaster);
+  const raster = readCacheFile(source.raster, readCellRaster);
   if (raster && raster.side >= width && raster.side >= height) {
     return coverResize(raster.data, raster.side, raster.side, width, height);
   }
   // Cells up to the tile's size: the tile's pixels from the raster and luma, when both are whole.
   if (raster && source.luma && raster.side * 2 >= Math.max(width, height)) {
-    const tile = detailedTile(raster, readStored(source.luma, readTileLuma));
+    const tile = detailedTile(raster, readCacheFile(source.luma, readTileLuma));
     if (tile) return coverResize(tile.data, tile.info.width, tile.info.height, width, height);
   }
   return decodeCellWith(sharp, readFileSync(source.tile), width, height);
@@ -50,7 +51,7 @@ export async function cropCellsWith(sharp, source, crops, views, width, decodedT
     const [x0, y0, side] = crops[view - 1];
     // The raster only serves crops that hold a cell's pixels: the tile serves the others.
     if (raster === undefined && side >= width) {
-      raster = typeof source === 'object' ? readStored(source.raster, readCellRaster) : null;
+      raster = typeof source === 'object' ? readCacheFile(source.raster, readCellRaster) : null;
     }
     if (raster && raster.side === CELL_SIDE && side >= width) {
       out.push(areaResize(raster.data, CELL_SIDE, x0, y0, side, side, width, width));
@@ -59,8 +60,8 @@ export async function cropCellsWith(sharp, source, crops, views, width, decodedT
     if (detail === undefined) {
       detail = null;
       if (tile === undefined && typeof source === 'object' && source.luma) {
-        if (raster === undefined) raster = readStored(source.raster, readCellRaster);
-        const luma = readStored(source.luma, readTileLuma);
+        if (raster === undefined) raster = readCacheFile(source.raster, readCellRaster);
+        const luma = readCacheFile(source.luma, readTileLuma);
         if (raster && luma && luma.side === raster.side * 2) detail = { raster, luma };
       }
     }
@@ -100,16 +101,6 @@ async function fitCell(sharp, data, stride, tx, ty, ts, width, height = stride) 
     .raw()
     .toBuffer();
   return Buffer.from(new Uint8Array(resized).buffer);
-}
-
-/** A cache file beside the tile read with `read`: null when it is missing, damaged or short. */
-function readStored(file, read) {
-  try {
-    return read(readFileSync(file));
-  } catch (error) {
-    if (error?.code !== 'ENOENT') throw error;
-    return null;
-  }
 }
 
 /** A photo's tile (the file, or a raster source's tile), decoded whole: { data, info } in RGB. */

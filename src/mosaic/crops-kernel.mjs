@@ -216,77 +216,39 @@ export function nearestInTree(tree, points, query, weight, m, idx, dist, seeds, 
 export function treeKernel(tree, points, count, m) {
   const kernels = instantiateKernels();
   const nodes = tree.start.length;
-  const sizes = [
-    count * 4,
-    count * SEARCH * 8,
-    nodes * 4,
-    nodes * 4,
-    nodes * 4,
-    nodes * 8,
-    nodes * 4,
-    nodes * 4,
-    count * SEARCH * 8,
-    count,
-    SEARCH * 8,
-    SEARCH * 8,
-    SEARCH * 8,
-    m * 4,
-    m * 8,
-    m * 4,
+  // In treeState's order (seeds last): [array type, length, what it starts as].
+  const blocks = [
+    [Int32Array, count, tree.order],
+    [Float64Array, count * SEARCH, tree.sorted],
+    [Int32Array, nodes, tree.start],
+    [Int32Array, nodes, tree.end],
+    [Int32Array, nodes, tree.dim],
+    [Float64Array, nodes, tree.split],
+    [Int32Array, nodes, tree.left],
+    [Int32Array, nodes, tree.right],
+    [Float64Array, count * SEARCH, points.subarray(0, count * SEARCH)],
+    [Uint8Array, count], // taken
+    [Float64Array, SEARCH], // query
+    [Float64Array, SEARCH], // weight
+    [Float64Array, SEARCH], // offsets
+    [Int32Array, m], // idx
+    [Float64Array, m], // dist
+    [Int32Array, m], // seeds
   ];
-  const placed = layout(sizes);
+  const placed = layout(blocks.map(([Type, length]) => Type.BYTES_PER_ELEMENT * length));
   reserve(kernels.memory, placed.end);
-  const { buffer } = kernels.memory;
-  const [
-    orderAt,
-    sortedAt,
-    startAt,
-    endAt,
-    dimAt,
-    splitAt,
-    leftAt,
-    rightAt,
-    pointsAt,
-    takenAt,
-    queryAt,
-    weightAt,
-    offsetsAt,
-    idxAt,
-    distAt,
-    seedsAt,
-  ] = placed.at;
-  new Int32Array(buffer, orderAt, count).set(tree.order);
-  new Float64Array(buffer, sortedAt, count * SEARCH).set(tree.sorted);
-  new Int32Array(buffer, startAt, nodes).set(tree.start);
-  new Int32Array(buffer, endAt, nodes).set(tree.end);
-  new Int32Array(buffer, dimAt, nodes).set(tree.dim);
-  new Float64Array(buffer, splitAt, nodes).set(tree.split);
-  new Int32Array(buffer, leftAt, nodes).set(tree.left);
-  new Int32Array(buffer, rightAt, nodes).set(tree.right);
-  new Float64Array(buffer, pointsAt, count * SEARCH).set(points.subarray(0, count * SEARCH));
-  kernels.treeState(
-    orderAt,
-    sortedAt,
-    startAt,
-    endAt,
-    dimAt,
-    splitAt,
-    leftAt,
-    rightAt,
-    pointsAt,
-    takenAt,
-    queryAt,
-    weightAt,
-    offsetsAt,
-    idxAt,
-    distAt,
-    SLACK,
-  );
+  const arrays = blocks.map(([Type, length, from], i) => {
+    const array = new Type(kernels.memory.buffer, placed.at[i], length);
+    if (from) array.set(from);
+    return array;
+  });
+  kernels.treeState(...placed.at.slice(0, blocks.length - 1), SLACK);
+  const seedsAt = placed.at[blocks.length - 1];
   return {
-    query: new Float64Array(buffer, queryAt, SEARCH),
-    weight: new Float64Array(buffer, weightAt, SEARCH),
-    idx: new Int32Array(buffer, idxAt, m),
-    seeds: new Int32Array(buffer, seedsAt, m),
+    query: arrays[10],
+    weight: arrays[11],
+    idx: arrays[13],
+    seeds: arrays[15],
     /** The query's nearest views into idx, the first `seedCount` of `seeds` weighed first: how many. */
     nearest: (seedCount) => kernels.nearestViews(m, seedsAt, seedCount),
   };

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { detailedTile, readCellRaster, readTileLuma } from '../media/cell-raster.mjs';
+import { detailedTile, readCacheFile, readCellRaster, readTileLuma } from '../media/cell-raster.mjs';
 import { sharp } from '../media/sharp-loaders.ts';
 import {
   areaResize,
@@ -374,15 +374,10 @@ export async function writeTileFile(
     await copyFile(files.tile, out);
     return;
   }
-  const read = <T>(file: string, parse: (bytes: Buffer) => T | null): T | null => {
-    try {
-      return parse(readFileSync(file));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw error;
-    }
-  };
-  const detailed = detailedTile(read(files.raster, readCellRaster), read(files.luma, readTileLuma));
+  const detailed = detailedTile(
+    readCacheFile(files.raster, readCellRaster),
+    readCacheFile(files.luma, readTileLuma),
+  );
   const pipeline = detailed
     ? sharp(detailed.data, { raw: detailed.info })
     : sharp(readFileSync(files.original), { failOn: 'none' })
