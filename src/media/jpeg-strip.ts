@@ -47,6 +47,16 @@ export interface JpegHeader {
   orientation: number | null;
   /** Adobe APP14 colour transform (0 RGB or CMYK, 1 YCbCr, 2 YCCK), null without that segment. */
   adobeTransform: number | null;
+  /**
+   * The embedded ICC profile: none, one that names itself sRGB (its pixels are sRGB already), or
+   * another (Display P3, Adobe RGB…), whose pixels a decoder must convert.
+   */
+  icc: 'none' | 'srgb' | 'other';
+}
+
+/** Whether an ICC profile's text (its description, ASCII or UTF-16) names sRGB. */
+function namesSrgb(profile: Buffer): boolean {
+  return profile.includes('sRGB', 0, 'latin1') || profile.includes('\0s\0R\0G\0B', 0, 'latin1');
 }
 
 /** Frame headers of sequential and progressive Huffman JPEGs, 8 or 12 bits: what libjpeg reads. */
@@ -92,7 +102,8 @@ export function stripJpeg(input: Uint8Array): { bytes: Buffer; header: JpegHeade
   const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   if (bytes[0] !== 0xff || bytes[1] !== SOI) throw new JpegStructureError('no SOI marker');
   const parts: Buffer[] = [bytes.subarray(0, 2)];
-  const header: JpegHeader = { frame: null, orientation: 1, adobeTransform: null };
+  const header: JpegHeader = { frame: null, orientation: 1, adobeTransform: null, icc: 'none' };
+  const iccChunks: Buffer[] = [];
   let exifSegments = 0;
   let pos = 2;
   for (;;) {
@@ -104,6 +115,7 @@ export function stripJpeg(input: Uint8Array): { bytes: Buffer; header: JpegHeade
     if (marker === undefined) throw new JpegStructureError('ends inside a marker');
     if (marker === EOI) {
       parts.push(bytes.subarray(pos, pos + 2));
+      if (iccChunks.length > 0) header.icc = namesSrgb(Buffer.concat(iccChunks)) ? 'srgb' : 'other';
       return { bytes: Buffer.concat(parts), header };
     }
     if (marker === SOI || marker === 0x00) throw new JpegStructureError(`unexpected marker at byte ${pos}`);
@@ -134,6 +146,9 @@ export function stripJpeg(input: Uint8Array): { bytes: Buffer; header: JpegHeade
     } else if (marker === APP1 && hasPrefix(payload, 'Exif\0\0')) {
       exifSegments++;
       header.orientation = exifSegments === 1 ? exifOrientation(payload.subarray(6)) : null;
+    } else if (marker === APP2 && hasPrefix(payload, 'ICC_PROFILE\0')) {
+      // After the name, the chunk's sequence number and count: the profile itself follows.
+      iccChunks.push(payload.subarray(14));
     } else if (marker === APP14 && hasPrefix(payload, 'Adobe') && payload.length >= 12) {
       header.adobeTransform = payload[11] as number;
     }

@@ -178,6 +178,14 @@ describe('stripJpeg: the headers it walks through', () => {
     expect(stripJpeg(withExif(adobe)).header.adobeTransform).toBe(2);
   });
 
+  it('tells an sRGB profile from one whose colours must be converted', async () => {
+    const plain = await photo(12, 64, 48);
+    expect(stripJpeg(plain).header.icc).toBe('none');
+    expect(stripJpeg(await sharp(plain).withIccProfile('srgb').jpeg().toBuffer()).header.icc).toBe('srgb');
+    expect(stripJpeg(await sharp(plain).withIccProfile('p3').jpeg().toBuffer()).header.icc).toBe('other');
+    expect(stripJpeg(await sharp(plain).withIccProfile('cmyk').jpeg().toBuffer()).header.icc).toBe('other');
+  });
+
   it('stores a CMYK or an EXIF-rotated JPEG through the decoder, upright and in sRGB', async () => {
     const base = await photo(10, 90, 60);
     const cmyk = await sharp(base).toColourspace('cmyk').jpeg().toBuffer();

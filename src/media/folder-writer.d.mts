@@ -1,0 +1,6 @@
+export declare function syncDirectorySync(dir: string): void;
+export declare function writeFolderSync(
+  dir: string,
+  staging: string,
+  files: Array<[name: string, data: Uint8Array, durable: boolean]>,
+): boolean;
