@@ -1,5 +1,4 @@
-import { Worker } from 'node:worker_threads';
-import { log } from '../log.ts';
+import { createWorkerPool } from '../util/worker-pool.ts';
 import { createMediaRepository } from './media-repository.ts';
 import {
   type MediaLimits,
@@ -16,16 +15,6 @@ type Reply =
   | { id: number; error: { name?: string; message: string; code?: string } };
 
 type Job = { op: 'store'; bytes: ArrayBuffer; options: StoreOptions } | { op: 'display'; sha256: string };
-
-interface Pending {
-  resolve: (value: StoredImage | undefined) => void;
-  reject: (error: Error) => void;
-}
-
-interface Slot {
-  worker: Worker;
-  pending: Map<number, Pending>;
-}
 
 export interface PooledMediaRepository extends MediaRepository {
   /** Stops the workers; stores in flight fail. */
@@ -53,58 +42,23 @@ export function createPooledMediaRepository(
   workers: number,
 ): PooledMediaRepository {
   const local = createMediaRepository(mediaDir, limits);
-  const slots: Array<Slot | null> = Array.from({ length: Math.max(1, workers) }, () => null);
-  const displayInFlight = new Map<string, Promise<void>>();
-  let nextId = 1;
-  let closed = false;
-
-  const startSlot = (index: number): Slot => {
-    const worker = new Worker(new URL('./media-worker.mjs', import.meta.url), {
+  const pool = createWorkerPool<Job, Reply>(
+    'media',
+    new URL('./media-worker.mjs', import.meta.url),
+    workers,
+    {
       workerData: { mediaDir: local.mediaDir, limits: local.limits },
-    });
-    const slot: Slot = { worker, pending: new Map() };
-    const failAll = (error: Error) => {
-      if (slots[index] === slot) slots[index] = null;
-      for (const job of slot.pending.values()) job.reject(error);
-      slot.pending.clear();
-    };
-    worker.on('message', (reply: Reply) => {
-      const job = slot.pending.get(reply.id);
-      if (!job) return;
-      slot.pending.delete(reply.id);
-      if ('rejected' in reply)
-        job.reject(new MediaRejectedError(reply.rejected.reason, reply.rejected.message));
-      else if ('error' in reply) job.reject(errorFrom(reply.error));
-      else job.resolve(reply.value);
-      if (slot.pending.size === 0) worker.unref();
-    });
-    // A crash (out of memory on a hostile file) fails what was in flight; the next job starts a
-    // fresh worker. Errors are retryable for the ingest: the bytes are still in the caller's hands.
-    worker.on('error', (error) => {
-      log.error({ err: String(error) }, 'media: worker crashed');
-      failAll(error instanceof Error ? error : new Error(String(error)));
-    });
-    worker.on('exit', (code) => failAll(new Error(`media worker exited with code ${code}`)));
-    slots[index] = slot;
-    return slot;
-  };
+    },
+  );
+  const displayInFlight = new Map<string, Promise<void>>();
 
-  const run = (job: Job, transfer: ArrayBuffer[] = []): Promise<StoredImage | undefined> => {
-    if (closed) return Promise.reject(new Error('the media repository is closed'));
-    // The least busy worker; an empty slot starts one.
-    let best = 0;
-    let bestLoad = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < slots.length; i++) {
-      const load = slots[i]?.pending.size ?? 0;
-      if (load < bestLoad) [best, bestLoad] = [i, load];
-    }
-    const slot = slots[best] ?? startSlot(best);
-    const id = nextId++;
-    return new Promise((resolve, reject) => {
-      slot.pending.set(id, { resolve, reject });
-      slot.worker.ref();
-      slot.worker.postMessage({ id, ...job }, transfer);
-    });
+  // A crash (out of memory on a hostile file) fails what was in flight; errors are retryable
+  // for the ingest: the bytes are still in the caller's hands.
+  const run = async (job: Job, transfer: ArrayBuffer[] = []): Promise<StoredImage | undefined> => {
+    const reply = await pool.run(job, transfer);
+    if ('rejected' in reply) throw new MediaRejectedError(reply.rejected.reason, reply.rejected.message);
+    if ('error' in reply) throw errorFrom(reply.error);
+    return reply.value;
   };
 
   return {
@@ -134,9 +88,6 @@ export function createPooledMediaRepository(
     sweep: (isReferenced, minAgeMs) => local.sweep(isReferenced, minAgeMs),
     absolutePath: (relativePath) => local.absolutePath(relativePath),
 
-    async close(): Promise<void> {
-      closed = true;
-      await Promise.all(slots.map((slot) => slot?.worker.terminate()));
-    },
+    close: () => pool.close(),
   };
 }

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { isMainThread, Worker } from 'node:worker_threads';
-import { log } from '../log.ts';
+import { isMainThread } from 'node:worker_threads';
+import { createWorkerPool } from '../util/worker-pool.ts';
 import { writeFolderSync } from './folder-writer.mjs';
 import { JpegDecodeError, type JpegTile, jpegTile } from './libjpeg-turbo.mjs';
 
@@ -39,16 +39,6 @@ type Job =
   | { op: 'tile'; bytes: ArrayBuffer; side: number }
   | { op: 'folder'; dir: string; staging: string; files: FolderFile[] };
 
-interface Pending {
-  resolve: (reply: Reply) => void;
-  reject: (error: Error) => void;
-}
-
-interface Slot {
-  worker: Worker;
-  pending: Map<number, Pending>;
-}
-
 export interface MediaThreadPool extends MediaThreads {
   close(): Promise<void>;
 }
@@ -59,56 +49,18 @@ function errorFrom({ decode, message, code }: { decode: boolean; message: string
   return Object.assign(new Error(message), code === undefined ? {} : { code });
 }
 
-/**
- * `workers` threads (one per core by default), started on first use and unreferenced while idle,
- * so a process that no longer needs them exits. A crash fails the jobs in flight on that thread;
- * the next job starts a fresh one.
- */
+/** `workers` media threads (./media-thread-worker.mjs), one per core by default. */
 export function createMediaThreadPool(workers = availableParallelism()): MediaThreadPool {
-  const slots: Array<Slot | null> = Array.from({ length: Math.max(1, workers) }, () => null);
-  let nextId = 1;
-  let closed = false;
-
-  const start = (index: number): Slot => {
-    const worker = new Worker(new URL('./media-thread-worker.mjs', import.meta.url));
-    const slot: Slot = { worker, pending: new Map() };
-    const failAll = (error: Error) => {
-      if (slots[index] === slot) slots[index] = null;
-      for (const job of slot.pending.values()) job.reject(error);
-      slot.pending.clear();
-    };
-    worker.on('message', (reply: Reply) => {
-      const job = slot.pending.get(reply.id);
-      if (!job) return;
-      slot.pending.delete(reply.id);
-      if (slot.pending.size === 0) worker.unref();
-      if ('error' in reply) job.reject(errorFrom(reply.error));
-      else job.resolve(reply);
-    });
-    worker.on('error', (error) => {
-      log.error({ err: String(error) }, 'media: a media thread crashed');
-      failAll(error instanceof Error ? error : new Error(String(error)));
-    });
-    worker.on('exit', (code) => failAll(new Error(`a media thread exited with code ${code}`)));
-    slots[index] = slot;
-    return slot;
+  const pool = createWorkerPool<Job, Reply>(
+    'media thread',
+    new URL('./media-thread-worker.mjs', import.meta.url),
+    workers,
+  );
+  const run = async (job: Job, transfer?: ArrayBuffer[]) => {
+    const reply = await pool.run(job, transfer);
+    if ('error' in reply) throw errorFrom(reply.error);
+    return reply;
   };
-
-  const run = (job: Job, transfer: ArrayBuffer[] = []): Promise<Reply> => {
-    if (closed) return Promise.reject(new Error('the media threads are closed'));
-    let best = 0;
-    for (let i = 1; i < slots.length; i++) {
-      if ((slots[i]?.pending.size ?? 0) < (slots[best]?.pending.size ?? 0)) best = i;
-    }
-    const slot = slots[best] ?? start(best);
-    const id = nextId++;
-    return new Promise<Reply>((resolve, reject) => {
-      slot.pending.set(id, { resolve, reject });
-      slot.worker.ref();
-      slot.worker.postMessage({ id, ...job }, transfer);
-    });
-  };
-
   return {
     async jpegTile(bytes, side) {
       // A copy for the thread: the caller keeps its bytes (they are the stored original).
@@ -121,10 +73,7 @@ export function createMediaThreadPool(workers = availableParallelism()): MediaTh
       const reply = await run({ op: 'folder', dir, staging, files });
       return 'written' in reply && reply.written;
     },
-    async close() {
-      closed = true;
-      await Promise.all(slots.map((slot) => slot?.worker.terminate()));
-    },
+    close: () => pool.close(),
   };
 }
 
