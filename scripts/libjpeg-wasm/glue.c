@@ -48,10 +48,12 @@ void buffer_free(unsigned char *p) { free(p); }
 /*
  * Decodes `src` (a baseline, progressive or arithmetic-coded JPEG of 1 or 3 components) and
  * writes its centre, resized to side×side RGB, to `out` (side·side·3 + 1 bytes). info receives
- * the decoded width, height and the scale used (n of n/8). Returns 0, or -1 for a photo this
- * decoder does not take (not 3 components).
+ * the decoded width, height and the scale used (n of n/8). Returns 0, -1 for a photo this
+ * decoder does not take (not 3 components), or -2 for one of more than max_pixels pixels (its
+ * size is in info), checked on the header before anything is decoded.
  */
-int decode_tile(const unsigned char *src, unsigned long len, int side, unsigned char *out, int *info) {
+int decode_tile(const unsigned char *src, unsigned long len, int side, unsigned char *out, int *info,
+                double max_pixels) {
   release();
   cinfo.err = jpeg_std_error(&jerr);
   jerr.error_exit = error_exit;
@@ -61,6 +63,12 @@ int decode_tile(const unsigned char *src, unsigned long len, int side, unsigned 
   live = 1;
   jpeg_mem_src(&cinfo, src, len);
   jpeg_read_header(&cinfo, TRUE);
+  if ((double)cinfo.image_width * cinfo.image_height > max_pixels) {
+    info[0] = (int)cinfo.image_width;
+    info[1] = (int)cinfo.image_height;
+    release();
+    return -2;
+  }
   if (cinfo.num_components != 3) {
     release();
     return -1;

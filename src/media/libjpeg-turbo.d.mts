@@ -10,4 +10,10 @@ export interface JpegTile {
   channels: 3;
 }
 
-export declare function jpegTile(bytes: Uint8Array, side: number): JpegTile | null;
+export declare class JpegTooLargeError extends Error {
+  readonly width: number;
+  readonly height: number;
+  constructor(width: number, height: number);
+}
+
+export declare function jpegTile(bytes: Uint8Array, side: number, maxPixels?: number): JpegTile | null;

@@ -49,13 +49,24 @@ function instantiate() {
   return exports;
 }
 
+/** A JPEG whose header claims more pixels than the caller takes: nothing of it was decoded. */
+export class JpegTooLargeError extends Error {
+  constructor(width, height) {
+    // The words sharp uses: the store tells a refusal for size by them.
+    super(`the JPEG is ${width} × ${height} pixels, over the pixel limit`);
+    this.name = 'JpegTooLargeError';
+    this.width = width;
+    this.height = height;
+  }
+}
+
 /**
  * The side×side RGB centre of a three-component JPEG (YCbCr or RGB; 8-bit, baseline, progressive
  * or arithmetic-coded), as sharp's `resize({ fit: 'cover', position: 'centre' })` frames it; null
  * for other JPEGs (grey, CMYK), which are left to sharp. A damaged or truncated file throws a
- * JpegDecodeError. The caller checks the pixel limit on the header before.
+ * JpegDecodeError; one of more than `maxPixels` pixels a JpegTooLargeError, from its header.
  */
-export function jpegTile(bytes, side) {
+export function jpegTile(bytes, side, maxPixels = 50_000_000) {
   const wasm = current ?? instantiate();
   current = null;
   const tileBytes = side * side * 3;
@@ -66,12 +77,14 @@ export function jpegTile(bytes, side) {
   new Uint8Array(wasm.memory.buffer).set(bytes, src);
   // After a failure the instance is dropped (the library's memory is mid-decode); after a success
   // it is kept for the next photo unless a large one grew its memory.
-  const status = wasm.decode_tile(src, bytes.length, side, out, info);
+  const status = wasm.decode_tile(src, bytes.length, side, out, info, maxPixels);
+  const [width, height] = new Int32Array(wasm.memory.buffer, info, 2);
   // A buffer of its own (not from Node's pool), so that a worker can transfer it.
   const data = status === 0 ? Buffer.from(wasm.memory.buffer.slice(out, out + tileBytes)) : null;
   wasm.buffer_free(src);
   wasm.buffer_free(out);
   wasm.buffer_free(info);
   if (wasm.memory.buffer.byteLength <= KEEP_MEMORY_BYTES) current = wasm;
+  if (status === -2) throw new JpegTooLargeError(width, height);
   return data && { data, width: side, height: side, channels: 3 };
 }

@@ -11,7 +11,7 @@ parentPort.on('message', (job) => {
       parentPort.postMessage({ id: job.id, written: writeFolderSync(job.dir, job.staging, job.files) });
       return;
     }
-    const tile = jpegTile(new Uint8Array(job.bytes), job.side);
+    const tile = jpegTile(new Uint8Array(job.bytes), job.side, job.maxPixels);
     if (!tile) parentPort.postMessage({ id: job.id, tile: null });
     else parentPort.postMessage({ id: job.id, tile: tile.data.buffer }, [tile.data.buffer]);
   } catch (error) {

@@ -14,9 +14,10 @@ export type FolderFile = [name: string, data: Buffer, durable: boolean];
 export interface MediaThreads {
   /**
    * The side×side RGB centre of a three-component JPEG, or null for one this decoder leaves to
-   * sharp. Rejects with a JpegDecodeError when the file is damaged.
+   * sharp. Rejects with a JpegDecodeError when the file is damaged, and when its header claims
+   * more than `maxPixels` pixels with an error saying "over the pixel limit".
    */
-  jpegTile(bytes: Uint8Array, side: number): Promise<JpegTile | null>;
+  jpegTile(bytes: Uint8Array, side: number, maxPixels: number): Promise<JpegTile | null>;
   /**
    * Writes `files` into `staging` and renames it to `dir` (see folder-writer.mjs); false when
    * `dir` exists already.
@@ -26,7 +27,7 @@ export interface MediaThreads {
 
 /** In the calling thread: for code on a worker thread already (the media workers of media-pool.ts). */
 export const inThreadMediaThreads: MediaThreads = {
-  jpegTile: async (bytes, side) => jpegTile(bytes, side),
+  jpegTile: async (bytes, side, maxPixels) => jpegTile(bytes, side, maxPixels),
   writeFolder: async (dir, staging, files) => writeFolderSync(dir, staging, files),
 };
 
@@ -36,7 +37,7 @@ type Reply =
   | { id: number; error: { decode: boolean; message: string; code?: number | string } };
 
 type Job =
-  | { op: 'tile'; bytes: ArrayBuffer; side: number }
+  | { op: 'tile'; bytes: ArrayBuffer; side: number; maxPixels: number }
   | { op: 'folder'; dir: string; staging: string; files: FolderFile[] };
 
 export interface MediaThreadPool extends MediaThreads {
@@ -62,10 +63,10 @@ export function createMediaThreadPool(workers = availableParallelism()): MediaTh
     return reply;
   };
   return {
-    async jpegTile(bytes, side) {
+    async jpegTile(bytes, side, maxPixels) {
       // A copy for the thread: the caller keeps its bytes (they are the stored original).
       const copy = new Uint8Array(bytes);
-      const reply = await run({ op: 'tile', bytes: copy.buffer, side }, [copy.buffer]);
+      const reply = await run({ op: 'tile', bytes: copy.buffer, side, maxPixels }, [copy.buffer]);
       const tile = 'tile' in reply ? reply.tile : null;
       return tile && { data: Buffer.from(tile), width: side, height: side, channels: 3 };
     },

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { JpegDecodeError, jpegTile } from '../../src/media/libjpeg-turbo.mjs';
+import { JpegDecodeError, JpegTooLargeError, jpegTile } from '../../src/media/libjpeg-turbo.mjs';
 import { createMediaRepository } from '../../src/media/media-repository.ts';
 import { createMediaThreadPool, inThreadMediaThreads } from '../../src/media/media-threads.ts';
 import { MediaRejectedError } from '../../src/media/types.ts';
@@ -11,6 +11,7 @@ import { flatJpeg, photoJpeg } from '../helpers/images.ts';
 import { tempDirs } from './helpers.ts';
 
 const SIDE = 256;
+const LIMIT = 50_000_000;
 
 /** sharp's tile of the same JPEG: what the decoder stands in for. */
 const sharpTile = (bytes: Buffer) =>
@@ -105,6 +106,15 @@ describe('the JPEG tile decoder (libjpeg-turbo in WebAssembly)', () => {
     }
   });
 
+  it("refuses a photo over the pixel limit from its header, saying so in sharp's words", async () => {
+    const bytes = await photoJpeg(4, 400, 300);
+    expect(() => jpegTile(bytes, SIDE, 400 * 300 - 1)).toThrow(
+      expect.objectContaining({ name: 'JpegTooLargeError', width: 400, height: 300 }),
+    );
+    expect(() => jpegTile(bytes, SIDE, 400 * 300 - 1)).toThrow(/over the pixel limit/);
+    expect(jpegTile(bytes, SIDE, 400 * 300)?.data.length).toBe(SIDE * SIDE * 3);
+  });
+
   it('leaves grey JPEGs to sharp', async () => {
     const grey = await sharp(await photoJpeg(3, 400, 300))
       .toColourspace('b-w')
@@ -124,6 +134,36 @@ describe('the JPEG tile decoder (libjpeg-turbo in WebAssembly)', () => {
     expect(jpegTile(bytes, SIDE)?.data.equals(before)).toBe(true);
   });
 
+  it('answers every damaged variant of a photo with a tile or a clear refusal, and stays usable', async () => {
+    const bytes = await photoJpeg(21, 640, 480);
+    const progressive = await sharp(bytes).jpeg({ progressive: true }).toBuffer();
+    const before = jpegTile(bytes, SIDE)?.data as Buffer;
+    let state = 7;
+    const next = (n: number) => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state % n;
+    };
+    let refused = 0;
+    for (let i = 0; i < 300; i++) {
+      const source = i % 2 === 0 ? bytes : progressive;
+      const damaged = Buffer.from(source);
+      // Bytes overwritten anywhere (headers and tables included), then sometimes cut short.
+      for (let k = 0; k <= next(6); k++) damaged[next(damaged.length)] = next(256);
+      const input = next(4) === 0 ? damaged.subarray(0, next(damaged.length)) : damaged;
+      try {
+        expect(jpegTile(input, SIDE)?.data.length ?? SIDE * SIDE * 3).toBe(SIDE * SIDE * 3);
+      } catch (error) {
+        // A damaged size in the header may also claim more pixels than allowed.
+        expect(error instanceof JpegDecodeError || error instanceof JpegTooLargeError, `variant ${i}`).toBe(
+          true,
+        );
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(20);
+    expect(jpegTile(bytes, SIDE)?.data.equals(before)).toBe(true);
+  });
+
   it('decodes on worker threads the same as in the calling thread', async () => {
     const pool = createMediaThreadPool(2);
     try {
@@ -131,8 +171,8 @@ describe('the JPEG tile decoder (libjpeg-turbo in WebAssembly)', () => {
         [1, 2, 3, 4, 5, 6].map((seed) => photoJpeg(seed, 500 + seed * 40, 400)),
       );
       const [onThreads, inThread] = await Promise.all([
-        Promise.all(photos.map((bytes) => pool.jpegTile(bytes, SIDE))),
-        Promise.all(photos.map((bytes) => inThreadMediaThreads.jpegTile(bytes, SIDE))),
+        Promise.all(photos.map((bytes) => pool.jpegTile(bytes, SIDE, LIMIT))),
+        Promise.all(photos.map((bytes) => inThreadMediaThreads.jpegTile(bytes, SIDE, LIMIT))),
       ]);
       onThreads.forEach((tile, i) => {
         expect(tile?.width).toBe(SIDE);
@@ -141,14 +181,14 @@ describe('the JPEG tile decoder (libjpeg-turbo in WebAssembly)', () => {
       // The caller's bytes stay whole: the worker decodes a copy.
       expect((await sharp(photos[0]).metadata()).width).toBe(540);
       const damaged = photos[1]?.subarray(0, 3000) as Buffer;
-      await expect(pool.jpegTile(damaged, SIDE)).rejects.toBeInstanceOf(JpegDecodeError);
-      expect((await pool.jpegTile(photos[2] as Buffer, SIDE))?.data.equals(inThread[2]?.data as Buffer)).toBe(
-        true,
-      );
+      await expect(pool.jpegTile(damaged, SIDE, LIMIT)).rejects.toBeInstanceOf(JpegDecodeError);
+      expect(
+        (await pool.jpegTile(photos[2] as Buffer, SIDE, LIMIT))?.data.equals(inThread[2]?.data as Buffer),
+      ).toBe(true);
     } finally {
       await pool.close();
     }
-    await expect(pool.jpegTile(Buffer.alloc(10), SIDE)).rejects.toThrow(/closed/);
+    await expect(pool.jpegTile(Buffer.alloc(10), SIDE, LIMIT)).rejects.toThrow(/closed/);
   });
 
   it('makes a bulk store of a damaged JPEG a clear "corrupt" rejection that names the cause', async () => {
