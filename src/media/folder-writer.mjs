@@ -52,8 +52,12 @@ export function writeFolderSync(dir, staging, files) {
     syncDirectorySync(staging);
     renameSync(staging, dir);
   } catch (error) {
-    // Left behind only if this fails too; the sweep takes staging folders of dead writers.
-    rmSync(staging, { recursive: true, force: true });
+    try {
+      rmSync(staging, { recursive: true, force: true });
+    } catch {
+      // Left behind, the first failure still the one reported: the hourly sweep removes
+      // staging folders older than an hour.
+    }
     if (error?.code === 'ENOTEMPTY' || error?.code === 'EEXIST') return false;
     throw error;
   }

@@ -48,15 +48,85 @@ export interface JpegHeader {
   /** Adobe APP14 colour transform (0 RGB or CMYK, 1 YCbCr, 2 YCCK), null without that segment. */
   adobeTransform: number | null;
   /**
-   * The embedded ICC profile: none, one that names itself sRGB (its pixels are sRGB already), or
-   * another (Display P3, Adobe RGB…), whose pixels a decoder must convert.
+   * The embedded ICC profile: none, sRGB (its pixels are sRGB already), or another (Display P3,
+   * Adobe RGB, linear…), whose pixels a decoder must convert.
    */
   icc: 'none' | 'srgb' | 'other';
 }
 
-/** Whether an ICC profile's text (its description, ASCII or UTF-16) names sRGB. */
-function namesSrgb(profile: Buffer): boolean {
-  return profile.includes('sRGB', 0, 'latin1') || profile.includes('\0s\0R\0G\0B', 0, 'latin1');
+/** sRGB's primaries adapted to D50, as every sRGB profile states them (ICC v2 and v4). */
+const SRGB_PRIMARIES: Record<string, [number, number, number]> = {
+  rXYZ: [0.4361, 0.2225, 0.0139],
+  gXYZ: [0.3851, 0.7169, 0.0971],
+  bXYZ: [0.1431, 0.0606, 0.7141],
+};
+
+const srgbDecode = (x: number): number => (x <= 0.04045 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4);
+
+/** A tone curve (`curv` table or `para` function) as a function of 0–1, or null if unreadable. */
+function toneCurve(tag: Buffer | undefined): ((x: number) => number) | null {
+  if (!tag || tag.length < 12) return null;
+  const type = tag.toString('latin1', 0, 4);
+  if (type === 'curv') {
+    const n = tag.readUInt32BE(8);
+    // One entry is a plain gamma, which sRGB is not.
+    if (n < 2 || tag.length < 12 + 2 * n) return null;
+    return (x) => {
+      const at = x * (n - 1);
+      const i = Math.floor(at);
+      const j = Math.min(n - 1, i + 1);
+      return (
+        (tag.readUInt16BE(12 + 2 * i) * (1 - (at - i)) + tag.readUInt16BE(12 + 2 * j) * (at - i)) / 65535
+      );
+    };
+  }
+  if (type === 'para') {
+    const fn = tag.readUInt16BE(8);
+    const count = [1, 3, 4, 5, 7][fn];
+    if (count === undefined || tag.length < 12 + 4 * count) return null;
+    const [g = 1, a = 1, b = 0, c = 0, d = 0, e = 0, f = 0] = Array.from(
+      { length: count },
+      (_, k) => tag.readInt32BE(12 + 4 * k) / 65536,
+    );
+    const power = (x: number) => (a * x + b > 0 ? (a * x + b) ** g : 0);
+    if (fn === 0) return (x) => x ** g;
+    if (fn === 1) return (x) => (x >= -b / a ? power(x) : 0);
+    if (fn === 2) return (x) => (x >= -b / a ? power(x) + c : c);
+    if (fn === 3) return (x) => (x >= d ? power(x) : c * x);
+    return (x) => (x >= d ? power(x) + e : c * x + f);
+  }
+  return null;
+}
+
+/**
+ * Whether an ICC profile is sRGB by what it does, not by its name: an RGB profile with sRGB's
+ * primaries and sRGB's tone curve on every channel. Names mislead: phones' Display P3 profiles
+ * are called "… Gamut with sRGB Transfer".
+ */
+export function iccIsSrgb(profile: Buffer): boolean {
+  if (profile.length < 132 || profile.toString('latin1', 36, 40) !== 'acsp') return false;
+  if (profile.toString('latin1', 16, 20) !== 'RGB ') return false;
+  const tags = new Map<string, Buffer>();
+  const count = profile.readUInt32BE(128);
+  for (let i = 0; i < count && 144 + i * 12 <= profile.length; i++) {
+    const at = 132 + i * 12;
+    const offset = profile.readUInt32BE(at + 4);
+    const size = profile.readUInt32BE(at + 8);
+    if (offset + size > profile.length) return false;
+    tags.set(profile.toString('latin1', at, at + 4), profile.subarray(offset, offset + size));
+  }
+  for (const [name, expected] of Object.entries(SRGB_PRIMARIES)) {
+    const tag = tags.get(name);
+    if (!tag || tag.length < 20 || tag.toString('latin1', 0, 4) !== 'XYZ ') return false;
+    if (expected.some((v, k) => Math.abs(tag.readInt32BE(8 + 4 * k) / 65536 - v) > 0.003)) return false;
+  }
+  return ['rTRC', 'gTRC', 'bTRC'].every((name) => {
+    const curve = toneCurve(tags.get(name));
+    return (
+      curve !== null &&
+      [0.02, 0.1, 0.25, 0.5, 0.75, 0.9, 1].every((x) => Math.abs(curve(x) - srgbDecode(x)) < 0.005)
+    );
+  });
 }
 
 /** Frame headers of sequential and progressive Huffman JPEGs, 8 or 12 bits: what libjpeg reads. */
@@ -103,7 +173,7 @@ export function stripJpeg(input: Uint8Array): { bytes: Buffer; header: JpegHeade
   if (bytes[0] !== 0xff || bytes[1] !== SOI) throw new JpegStructureError('no SOI marker');
   const parts: Buffer[] = [bytes.subarray(0, 2)];
   const header: JpegHeader = { frame: null, orientation: 1, adobeTransform: null, icc: 'none' };
-  const iccChunks: Buffer[] = [];
+  const iccChunks: Array<{ sequence: number; data: Buffer }> = [];
   let exifSegments = 0;
   let pos = 2;
   for (;;) {
@@ -115,7 +185,11 @@ export function stripJpeg(input: Uint8Array): { bytes: Buffer; header: JpegHeade
     if (marker === undefined) throw new JpegStructureError('ends inside a marker');
     if (marker === EOI) {
       parts.push(bytes.subarray(pos, pos + 2));
-      if (iccChunks.length > 0) header.icc = namesSrgb(Buffer.concat(iccChunks)) ? 'srgb' : 'other';
+      if (iccChunks.length > 0) {
+        // Chunks join by their sequence numbers, which need not follow the file's order.
+        const profile = Buffer.concat(iccChunks.sort((x, y) => x.sequence - y.sequence).map((c) => c.data));
+        header.icc = iccIsSrgb(profile) ? 'srgb' : 'other';
+      }
       return { bytes: Buffer.concat(parts), header };
     }
     if (marker === SOI || marker === 0x00) throw new JpegStructureError(`unexpected marker at byte ${pos}`);
@@ -148,7 +222,7 @@ export function stripJpeg(input: Uint8Array): { bytes: Buffer; header: JpegHeade
       header.orientation = exifSegments === 1 ? exifOrientation(payload.subarray(6)) : null;
     } else if (marker === APP2 && hasPrefix(payload, 'ICC_PROFILE\0')) {
       // After the name, the chunk's sequence number and count: the profile itself follows.
-      iccChunks.push(payload.subarray(14));
+      iccChunks.push({ sequence: payload[12] ?? 0, data: payload.subarray(14) });
     } else if (marker === APP14 && hasPrefix(payload, 'Adobe') && payload.length >= 12) {
       header.adobeTransform = payload[11] as number;
     }

@@ -8,7 +8,10 @@ import { readFileSync } from 'node:fs';
 
 const module = new WebAssembly.Module(readFileSync(new URL('./libjpeg-turbo.wasm', import.meta.url)));
 
-/** What libjpeg said about a file it could not decode (damaged, truncated, not a JPEG). */
+/**
+ * What libjpeg said about a file it could not decode (damaged, truncated, not a JPEG). Other
+ * errors (out of memory, a trap) are not the photo's fault.
+ */
 export class JpegDecodeError extends Error {
   constructor(message, code) {
     super(message);
@@ -16,6 +19,9 @@ export class JpegDecodeError extends Error {
     this.code = code;
   }
 }
+
+/** libjpeg's message code for a failed allocation (jerror.h of libjpeg-turbo 2.1.5). */
+const JERR_OUT_OF_MEMORY = 54;
 
 /** An instance whose memory grew past this (a huge progressive photo) is dropped after its call. */
 const KEEP_MEMORY_BYTES = 64 << 20;
@@ -36,6 +42,9 @@ function instantiate() {
   const instance = new WebAssembly.Instance(module, {
     env: {
       fail: (pointer, code) => {
+        // Memory is the decoder's problem, not the photo's (libjpeg's JERR_OUT_OF_MEMORY, or
+        // the glue's own allocations): a plain error, which the store answers with sharp.
+        if (code === JERR_OUT_OF_MEMORY || code < 0) throw new Error(`libjpeg-turbo.wasm: ${text(pointer)}`);
         throw new JpegDecodeError(text(pointer), code);
       },
     },
@@ -67,6 +76,7 @@ export class JpegTooLargeError extends Error {
  * JpegDecodeError; one of more than `maxPixels` pixels a JpegTooLargeError, from its header.
  */
 export function jpegTile(bytes, side, maxPixels = 50_000_000) {
+  if (!Number.isInteger(side) || side < 1 || side > 4096) throw new RangeError(`bad tile side ${side}`);
   const wasm = current ?? instantiate();
   current = null;
   const tileBytes = side * side * 3;

@@ -22,6 +22,7 @@ import { CELL_FILE, encodeCellRaster, encodeTileLuma, TILE_LUMA_FILE } from './c
 import { boxSums, boxThumbnail, computeFeatures, type ImageFeatures } from './features.ts';
 import { decodeHeic } from './heic.ts';
 import { JpegStructureError, stripJpeg, stripJpegMetadata } from './jpeg-strip.ts';
+import { JpegDecodeError, type JpegTile } from './libjpeg-turbo.mjs';
 import { defaultMediaThreads, type FolderFile, type MediaThreads } from './media-threads.ts';
 import { sharp } from './sharp-loaders.ts';
 import { ACCEPTED_TYPES_TEXT, describeUnsupported, sniffImageKind } from './sniff.ts';
@@ -542,6 +543,21 @@ export function createMediaRepository(
   }
 
   /**
+   * The tile from libjpeg-turbo.mjs on a media thread. Its verdict on a damaged file stands (the
+   * store refuses it as sharp would); anything else (a thread that crashed or closed, a trap,
+   * memory) is not the photo's fault: null, and sharp decodes it instead.
+   */
+  async function jpegTileOrNull(stripped: Buffer): Promise<JpegTile | null> {
+    try {
+      return await threads.jpegTile(stripped, TILE_SIDE, resolved.maxPixels);
+    } catch (error) {
+      if (error instanceof JpegDecodeError || /pixel limit/i.test(String(error))) throw error;
+      log.warn({ err: String(error) }, 'media: the JPEG tile decoder failed, decoding with sharp');
+      return null;
+    }
+  }
+
+  /**
    * An upright sRGB/grey JPEG kept as it came, minus its metadata, and its derivatives. `plainColour`:
    * its three components are sRGB as stored (no ICC profile to apply), which libjpeg-turbo.mjs takes.
    */
@@ -560,7 +576,7 @@ export function createMediaRepository(
     // A colour JPEG's tile from libjpeg-turbo in WebAssembly, which reads the whole entropy-coded
     // stream as sharp does: a truncated file is rejected the same. Twice as fast as sharp's
     // pipeline (2,000 photos: 3.7-4.3 ms of CPU a photo against 7.4-7.7 ms).
-    const pixels = plainColour ? await threads.jpegTile(stripped, TILE_SIDE, resolved.maxPixels) : null;
+    const pixels = plainColour ? await jpegTileOrNull(stripped) : null;
     const derived = pixels ? await tileCaches(pixels) : await tileFrom(stripped, decodeOptions, false);
     return { original: stripped, width, height, ...derived };
   }

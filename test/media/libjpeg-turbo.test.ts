@@ -3,9 +3,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CELL_FILE, encodeCellRaster } from '../../src/media/cell-raster.mjs';
 import { JpegDecodeError, JpegTooLargeError, jpegTile } from '../../src/media/libjpeg-turbo.mjs';
 import { createMediaRepository } from '../../src/media/media-repository.ts';
-import { createMediaThreadPool, inThreadMediaThreads } from '../../src/media/media-threads.ts';
+import {
+  createMediaThreadPool,
+  inThreadMediaThreads,
+  type MediaThreads,
+} from '../../src/media/media-threads.ts';
 import { MediaRejectedError } from '../../src/media/types.ts';
 import { flatJpeg, photoJpeg } from '../helpers/images.ts';
 import { tempDirs } from './helpers.ts';
@@ -189,6 +194,26 @@ describe('the JPEG tile decoder (libjpeg-turbo in WebAssembly)', () => {
       await pool.close();
     }
     await expect(pool.jpegTile(Buffer.alloc(10), SIDE, LIMIT)).rejects.toThrow(/closed/);
+  });
+
+  it('stores the photo through sharp when the decoder fails for a reason that is not the photo', async () => {
+    const failing: MediaThreads = {
+      jpegTile: async () => {
+        throw new Error('a media thread exited with code 1');
+      },
+      writeFolder: inThreadMediaThreads.writeFolder,
+    };
+    const media = createMediaRepository(await dirs.make(), undefined, { threads: failing });
+    const bytes = await photoJpeg(13, 900, 700);
+    const image = await media.store(bytes, { display: 'later' });
+    const raster = readFileSync(path.join(path.dirname(media.absolutePath(image.files.tile)), CELL_FILE));
+    const tile = await sharp(bytes)
+      .flatten({ background: '#ffffff' })
+      .resize({ width: SIDE, height: SIDE, fit: 'cover', position: 'centre' })
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer();
+    expect(raster.equals(encodeCellRaster(tile, SIDE, SIDE, 3) as Buffer)).toBe(true);
   });
 
   it('makes a bulk store of a damaged JPEG a clear "corrupt" rejection that names the cause', async () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -178,12 +178,46 @@ describe('stripJpeg: the headers it walks through', () => {
     expect(stripJpeg(withExif(adobe)).header.adobeTransform).toBe(2);
   });
 
-  it('tells an sRGB profile from one whose colours must be converted', async () => {
+  it('tells an sRGB profile from one whose colours must be converted, by what it does', async () => {
     const plain = await photo(12, 64, 48);
+    const withProfile = (profile: string) => sharp(plain).withIccProfile(profile).jpeg().toBuffer();
+    /** The profile embedded in a JPEG (one APP2 chunk, as sharp writes it). */
+    const profileOf = (jpeg: Buffer) => {
+      const at = jpeg.indexOf('ICC_PROFILE\0');
+      return Buffer.from(jpeg.subarray(at + 14, at - 2 + jpeg.readUInt16BE(at - 2)));
+    };
     expect(stripJpeg(plain).header.icc).toBe('none');
-    expect(stripJpeg(await sharp(plain).withIccProfile('srgb').jpeg().toBuffer()).header.icc).toBe('srgb');
-    expect(stripJpeg(await sharp(plain).withIccProfile('p3').jpeg().toBuffer()).header.icc).toBe('other');
-    expect(stripJpeg(await sharp(plain).withIccProfile('cmyk').jpeg().toBuffer()).header.icc).toBe('other');
+    expect(stripJpeg(await withProfile('srgb')).header.icc).toBe('srgb');
+    expect(stripJpeg(await withProfile('p3')).header.icc).toBe('other');
+    expect(stripJpeg(await withProfile('cmyk')).header.icc).toBe('other');
+
+    const dir = await mkdtemp(path.join(tmpdir(), 'standwall-icc-'));
+    try {
+      // Display P3 described as phones describe it ("… with sRGB Transfer"): still P3.
+      const p3 = profileOf(await withProfile('p3'));
+      const utf16 = (text: string) => Buffer.from(text, 'utf16le').swap16();
+      const description = p3.indexOf(utf16('sP3C'));
+      expect(description).toBeGreaterThan(128);
+      const named = Buffer.from(p3);
+      utf16('sRGB').copy(named, description);
+      await writeFile(path.join(dir, 'named.icc'), named);
+      expect(stripJpeg(await withProfile(path.join(dir, 'named.icc'))).header.icc).toBe('other');
+      // sRGB's primaries with a linear tone curve: not sRGB either.
+      const srgb = profileOf(await withProfile('srgb'));
+      const linear = Buffer.from(srgb);
+      for (const tag of ['rTRC', 'gTRC', 'bTRC']) {
+        for (let i = 0; i < srgb.readUInt32BE(128); i++) {
+          if (srgb.toString('latin1', 132 + i * 12, 136 + i * 12) !== tag) continue;
+          const offset = srgb.readUInt32BE(136 + i * 12);
+          linear.write('curv', offset, 'latin1');
+          linear.writeUInt32BE(0, offset + 8);
+        }
+      }
+      await writeFile(path.join(dir, 'linear.icc'), linear);
+      expect(stripJpeg(await withProfile(path.join(dir, 'linear.icc'))).header.icc).toBe('other');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('stores a CMYK or an EXIF-rotated JPEG through the decoder, upright and in sRGB', async () => {
