@@ -1,4 +1,3 @@
-export declare function syncDirectorySync(dir: string): void;
 export declare function writeFolderSync(
   dir: string,
   staging: string,

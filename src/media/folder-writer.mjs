@@ -16,7 +16,7 @@ import {
 import path from 'node:path';
 
 /** Makes entries (a rename, a new file) durable: they live in the directory, not in the files. */
-export function syncDirectorySync(dir) {
+function syncDirectorySync(dir) {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);
